@@ -1,0 +1,133 @@
+// Command portmake plans and builds an Arch Linux port: it diffs upstream
+// sync databases against the port's, orders the work by dependencies and
+// builds only what is stale. This package only parses arguments and wires
+// the other packages together; it holds no planning logic.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the whole command line. Each command lives in its own file.
+type CLI struct {
+	Globals
+
+	Vercmp   VercmpCmd   `cmd:"" help:"Compare two package versions like pacman's vercmp."`
+	Repo     RepoCmd     `cmd:"" help:"Read and write pacman sync databases."`
+	Srcinfo  SrcinfoCmd  `cmd:"" help:"Show a parsed .SRCINFO file."`
+	Validate ValidateCmd `cmd:"" help:"Check a Portfile and report every problem."`
+	Fmt      FmtCmd      `cmd:"" help:"Rewrite Portfiles in canonical format."`
+}
+
+// Globals are the flags shared by every command that reads a Portfile.
+type Globals struct {
+	File     string   `short:"f" default:"Portfile.hcl" help:"Portfile to read (relative to -C)."`
+	Chdir    string   `short:"C" name:"chdir" help:"Change to DIR before doing anything." placeholder:"DIR"`
+	Var      []string `sep:"none" help:"Set a Portfile variable (name=value); repeatable." placeholder:"NAME=VALUE"`
+	VarFile  []string `name:"var-file" sep:"none" help:"Read Portfile variables from an HCL file; repeatable." placeholder:"FILE"`
+	LogLevel string   `name:"log-level" default:"warn" enum:"debug,info,warn,error" help:"Diagnostic log level (debug, info, warn, error)."`
+}
+
+// Env is what every command's Run receives: its streams, a logger and a
+// context that the first SIGINT or SIGTERM cancels.
+type Env struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *slog.Logger
+}
+
+// exitError carries an exit code other than 1 out of a command, such as
+// vercmp's or plan --detailed-exitcode's. A nil Err means nothing to print.
+type exitError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var cli CLI
+	exitCode := -1
+	parser, err := kong.New(&cli,
+		kong.Name("portmake"),
+		kong.Description("Plan and build an Arch Linux port from its Portfile."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exitCode = code; panic(kongExit{}) }),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "portmake:", err)
+		return 1
+	}
+	var kctx *kong.Context
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(kongExit); !ok {
+					panic(r)
+				}
+			}
+		}()
+		kctx, err = parser.Parse(args)
+	}()
+	if exitCode >= 0 {
+		return exitCode
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "portmake:", err)
+		return 1
+	}
+	if cli.Chdir != "" {
+		if err := os.Chdir(cli.Chdir); err != nil {
+			fmt.Fprintln(stderr, "portmake:", err)
+			return 1
+		}
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cli.LogLevel))
+	env := &Env{
+		Ctx:    ctx,
+		Stdin:  stdin,
+		Stdout: stdout,
+		Stderr: stderr,
+		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+	err = kctx.Run(env, &cli.Globals)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "portmake:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "portmake:", err)
+	return 1
+}
+
+type kongExit struct{}

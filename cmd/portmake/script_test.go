@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// scriptCommands holds the custom testscript commands. Each area registers
+// its own from an init in its own script_<area>_test.go file.
+var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return scriptCommands
+}
+
+// scriptCondition adds [tool:NAME]: true when NAME is on PATH. When it is
+// missing and CI is set the script fails instead, because CI installs every
+// tool and a silent skip there would hide a broken setup.
+func scriptCondition(cond string) (bool, error) {
+	name, ok := strings.CutPrefix(cond, "tool:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			return false, fmt.Errorf("%s is not on PATH, and CI is set", name)
+		}
+		return false, nil
+	}
+	return true, nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/portmake/portmake/alpm"
+)
+
+// VercmpCmd is pacman's vercmp: it prints -1, 0 or 1.
+type VercmpCmd struct {
+	Batch bool   `help:"Read A<TAB>B lines from stdin and print one result per line."`
+	A     string `arg:"" optional:"" help:"First version."`
+	B     string `arg:"" optional:"" help:"Second version."`
+}
+
+func (c *VercmpCmd) Run(env *Env) error {
+	if !c.Batch {
+		fmt.Fprintln(env.Stdout, alpm.Compare(c.A, c.B))
+		return nil
+	}
+	if c.A != "" || c.B != "" {
+		return fmt.Errorf("vercmp: --batch reads stdin and takes no arguments")
+	}
+	return vercmpBatch(env)
+}
+
+// vercmpBatch streams A<TAB>B lines. Fields may be empty; a line without a
+// tab is an error that names its line number.
+func vercmpBatch(env *Env) error {
+	sc := bufio.NewScanner(env.Stdin)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	w := bufio.NewWriterSize(env.Stdout, 64<<10)
+	defer w.Flush()
+	var buf []byte
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		a, b, ok := bytes.Cut(line, []byte{'\t'})
+		if !ok {
+			w.Flush()
+			return fmt.Errorf("vercmp: stdin line %d: want A<TAB>B, got %q", n, line)
+		}
+		buf = strconv.AppendInt(buf[:0], int64(alpm.Compare(string(a), string(b))), 10)
+		buf = append(buf, '\n')
+		w.Write(buf)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("vercmp: read stdin: %w", err)
+	}
+	return nil
+}
