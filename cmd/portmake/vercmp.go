@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"unsafe"
 
 	"github.com/portmake/portmake/alpm"
 )
@@ -43,7 +44,7 @@ func vercmpBatch(env *Env) error {
 			w.Flush()
 			return fmt.Errorf("vercmp: stdin line %d: want A<TAB>B, got %q", n, line)
 		}
-		buf = strconv.AppendInt(buf[:0], int64(alpm.Compare(string(a), string(b))), 10)
+		buf = strconv.AppendInt(buf[:0], int64(alpm.Compare(bytesView(a), bytesView(b))), 10)
 		buf = append(buf, '\n')
 		w.Write(buf)
 	}
@@ -51,4 +52,14 @@ func vercmpBatch(env *Env) error {
 		return fmt.Errorf("vercmp: read stdin: %w", err)
 	}
 	return nil
+}
+
+// bytesView lets Compare read a scanner line without copying it. Compare
+// keeps no reference to its arguments, and the line is not modified until
+// the next Scan, so the view never outlives its bytes.
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
