@@ -1,0 +1,4 @@
+blacklist {
+  file     = "bad-blacklist.txt"
+  patterns = ["ok-*", "not ok"]
+}

@@ -1,0 +1,7 @@
+blacklist {
+  patterns = ["linux*"]
+}
+
+package "linux-aarch64" {
+  nocheck = true
+}

@@ -1,0 +1,7 @@
+build {
+  jobs = 2
+}
+
+build {
+  jobs = 4
+}

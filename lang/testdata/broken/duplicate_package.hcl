@@ -1,0 +1,7 @@
+package "gcc" {
+  nocheck = true
+}
+
+package "gcc" {
+  group = "heavy"
+}

@@ -1,0 +1,4 @@
+port {
+  arch          = "aarch64"
+  upstream_arch = "any"
+}

@@ -1,0 +1,3 @@
+package "glibc" {
+  commit = "HEAD~1"
+}

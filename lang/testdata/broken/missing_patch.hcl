@@ -1,0 +1,3 @@
+package "gcc" {
+  patches = ["patches/*.patch", "patches/gcc/*.patch"]
+}

@@ -1,0 +1,3 @@
+sources {
+  packaging = "https://gitlab.archlinux.org/archlinux/packaging/packages/gcc.git"
+}

@@ -1,0 +1,3 @@
+repo "core" {
+  target = "https://arch.example.org/core/os/aarch64/core.db
+}

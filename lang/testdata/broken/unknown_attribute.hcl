@@ -1,0 +1,3 @@
+port {
+  archh = "aarch64"
+}

@@ -1,0 +1,3 @@
+repository "core" {
+  target = "https://arch.example.org/core/os/aarch64/core.db"
+}

@@ -1,0 +1,4 @@
+build {
+  builder = "docker"
+  jobs    = 0
+}

@@ -1,0 +1,3 @@
+publish "rsync" {
+  path = "/srv/repo"
+}

@@ -1,0 +1,8 @@
+repo "core" {
+  target = "https://arch.example.org/core/os/aarch64/core.db"
+}
+
+aur {
+  packages = ["yay"]
+  repo     = "forge"
+}

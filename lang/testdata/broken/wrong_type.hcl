@@ -1,0 +1,5 @@
+build {
+  nocheck      = "sometimes"
+  makepkg_args = ["--skippgpcheck", "nocheck"]
+  bootstrap    = "gcc"
+}
