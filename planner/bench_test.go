@@ -1,0 +1,206 @@
+package planner
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/internal/testutil"
+)
+
+// archwebPackage is one line of the archlinux.org packages API dump.
+type archwebPackage struct {
+	Pkgname      string   `json:"pkgname"`
+	Pkgbase      string   `json:"pkgbase"`
+	Repo         string   `json:"repo"`
+	Arch         string   `json:"arch"`
+	Pkgver       string   `json:"pkgver"`
+	Pkgrel       string   `json:"pkgrel"`
+	Epoch        int      `json:"epoch"`
+	Depends      []string `json:"depends"`
+	MakeDepends  []string `json:"makedepends"`
+	CheckDepends []string `json:"checkdepends"`
+	Provides     []string `json:"provides"`
+}
+
+var (
+	archwebOnce sync.Once
+	archwebPkgs []*alpm.Package
+	archwebRepo []string
+	archwebErr  error
+)
+
+func loadArchweb(tb testing.TB) ([]*alpm.Package, []string) {
+	tb.Helper()
+	path := filepath.Join(testutil.Corpus(tb), "archweb_x86_64_2024-11-29.jsonl.gz")
+	archwebOnce.Do(func() {
+		f, err := os.Open(path)
+		if err != nil {
+			archwebErr = err
+			return
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			archwebErr = err
+			return
+		}
+		sc := bufio.NewScanner(zr)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for line := 1; sc.Scan(); line++ {
+			var a archwebPackage
+			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+				archwebErr = err
+				return
+			}
+			v := a.Pkgver + "-" + a.Pkgrel
+			if a.Epoch != 0 {
+				v = strconv.Itoa(a.Epoch) + ":" + v
+			}
+			archwebPkgs = append(archwebPkgs, &alpm.Package{Name: a.Pkgname, Base: a.Pkgbase, Version: v, Arch: a.Arch,
+				Depends: a.Depends, MakeDepends: a.MakeDepends, CheckDepends: a.CheckDepends, Provides: a.Provides})
+			archwebRepo = append(archwebRepo, a.Repo)
+		}
+		archwebErr = sc.Err()
+	})
+	if archwebErr != nil {
+		tb.Fatalf("read %s: %v", path, archwebErr)
+	}
+	return archwebPkgs, archwebRepo
+}
+
+// fullSize is the benchmark scenario: upstream is every archweb package;
+// the target is the same with about 10% of the pkgbases older and 5%
+// missing, chosen by a hash of the pkgbase so every run is the same.
+func fullSize(tb testing.TB) *Input {
+	pkgs, repos := loadArchweb(tb)
+	names := []string{"core", "extra", "multilib"}
+	in := &Input{Arch: "x86_64", UpstreamArch: "x86_64", BuildEnv: BuildEnv{MakepkgConf: []byte("x"), PacmanConf: []byte("y"), Builder: "chroot"}}
+	idx := map[string]int{}
+	for i, n := range names {
+		idx[n] = i
+		in.Repos = append(in.Repos, RepoPair{Name: n, Upstream: &Repo{Name: n}, Target: &Repo{Name: n}, Publish: n + "-testing"})
+	}
+	for i, p := range pkgs {
+		rp := &in.Repos[idx[repos[i]]]
+		rp.Upstream.Packages = append(rp.Upstream.Packages, p)
+		h := fnv.New32a()
+		h.Write([]byte(p.Base))
+		switch r := h.Sum32() % 100; {
+		case r < 5: // missing
+		case r < 15:
+			old := *p
+			old.Version = p.Version[:len(p.Version)-len(pkgrelOf(p.Version))] + "0"
+			rp.Target.Packages = append(rp.Target.Packages, &old)
+		default:
+			rp.Target.Packages = append(rp.Target.Packages, p)
+		}
+	}
+	return in
+}
+
+func pkgrelOf(v string) string {
+	for i := len(v) - 1; i >= 0; i-- {
+		if v[i] == '-' {
+			return v[i+1:]
+		}
+	}
+	return ""
+}
+
+func TestFullSizeScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	in := fullSize(t)
+	p := mustBuild(t, in)
+	s := p.Summary()
+	t.Logf("normal: %+v", s)
+	if s.Build < 500 {
+		t.Errorf("only %d builds", s.Build)
+	}
+	in.Options.RebuildRepos = []string{"extra"}
+	p = mustBuild(t, in)
+	s = p.Summary()
+	t.Logf("rebuild-repo extra: %+v", s)
+	if s.Build < 8000 || s.Cycles == 0 {
+		t.Errorf("rebuild-repo extra: %d builds, %d cycles", s.Build, s.Cycles)
+	}
+}
+
+func benchBuild(b *testing.B, mod func(*Input)) {
+	in := fullSize(b)
+	mod(in)
+	if _, err := Build(in); err != nil {
+		b.Fatal(err)
+	}
+	peak := peakHeapMB(func() { Build(in) })
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	n := 0
+	for b.Loop() {
+		if _, err := Build(in); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	// The CPU time per op stays meaningful on a loaded machine, where the
+	// wall time does not.
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(n), "cpu-ms/op")
+	b.ReportMetric(peak, "peak-heap-MB")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakHeapMB samples the live heap while f runs and returns the highest
+// value above the heap before it, in MB.
+func peakHeapMB(f func()) float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	peak := base
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapAlloc)
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	f()
+	close(done)
+	wg.Wait()
+	return float64(peak-base) / (1 << 20)
+}
+
+func BenchmarkBuild(b *testing.B) { benchBuild(b, func(*Input) {}) }
+
+func BenchmarkBuildRebuildRepo(b *testing.B) {
+	benchBuild(b, func(in *Input) { in.Options.RebuildRepos = []string{"extra"} })
+}

@@ -1,0 +1,711 @@
+package planner
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/portmake/portmake/alpm"
+)
+
+// base is the planner's working state for one pkgbase.
+type base struct {
+	name    string
+	up      *group // nil when the pkgbase exists only in the target
+	current string // target version, "" when absent
+	ns      *NewSource
+	source  *Source
+
+	initial   []Reason // reasons from the diff and the command line
+	reasons   []Reason // initial plus missing-dependency, for the current closure round
+	planned   bool
+	anySync   bool
+	anyDetail string
+	held      bool // toolchain waiting for --bootstrap
+	heldInit  bool
+	anyInit   string // anyDetail from the diff, "" when not any-synced by itself
+	bootstrap bool   // planned in the bootstrap sub-plan
+	forced    bool
+
+	blacklist *BlacklistEntry
+	blocked   *blockInfo
+
+	deps     []depItem
+	depsDone bool
+
+	nocheck   bool
+	nocheckBy string
+	edges     []Edge
+	warnings  []string
+}
+
+type blockInfo struct {
+	by       string // the excluded pkgbase it needs
+	relation string
+	kind     DepKind
+}
+
+type depItem struct {
+	kind DepKind
+	text string
+	rel  alpm.Relation
+	err  error
+}
+
+func (b *base) active() bool { return b.planned || b.anySync || b.bootstrap }
+
+func (b *base) excluded() bool { return b.blacklist != nil || b.blocked != nil }
+
+// world holds both sides of the diff and the indexes dependency resolution
+// needs.
+type world struct {
+	in     *Input
+	up, tg map[string]*entry   // pkgname -> entry
+	provUp map[string][]*entry // provided name -> entries, pacman order
+	provTg map[string][]*entry
+	bases  map[string]*base
+	names  []string // sorted pkgbase names
+	warns  []Warning
+}
+
+// Build makes the plan for in. It fails only on inputs that make no sense
+// (an unknown forced package or repository, an invalid new source); problems
+// with the data itself become warnings on the plan.
+func Build(in *Input) (*Plan, error) {
+	w, err := newWorld(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.diff(); err != nil {
+		return nil, err
+	}
+	w.close()
+	w.resolve()
+	p := w.plan()
+	if err := w.order(p); err != nil {
+		return nil, err
+	}
+	p.Warnings = w.warns
+	slices.SortStableFunc(p.Warnings, func(a, b Warning) int { return cmp.Compare(a.Pkgbase, b.Pkgbase) })
+	hashPlan(p, in)
+	p.index()
+	return p, nil
+}
+
+func newWorld(in *Input) (*world, error) {
+	w := &world{in: in, up: loadSide(in.Repos, true), tg: loadSide(in.Repos, false)}
+	pairIdx := make(map[string]int, len(in.Repos))
+	for i, p := range in.Repos {
+		if _, dup := pairIdx[p.Name]; dup {
+			return nil, fmt.Errorf("repository %q declared twice", p.Name)
+		}
+		pairIdx[p.Name] = i
+	}
+	newSources := make(map[string]*NewSource)
+	for i := range in.NewSources {
+		ns := &in.NewSources[i]
+		r := ns.Source.Recipe
+		if r == nil {
+			return nil, fmt.Errorf("new source %s: no recipe (.SRCINFO) given", ns.Source.URL)
+		}
+		if err := alpm.CheckName(r.Pkgbase); err != nil {
+			return nil, fmt.Errorf("new source %s: pkgbase: %w", ns.Source.URL, err)
+		}
+		pi, ok := pairIdx[ns.Repo]
+		if !ok {
+			return nil, fmt.Errorf("new source %s: repository %q is not declared", r.Pkgbase, ns.Repo)
+		}
+		if _, dup := newSources[r.Pkgbase]; dup {
+			return nil, fmt.Errorf("new source %s: declared twice", r.Pkgbase)
+		}
+		if len(r.Packages) == 0 {
+			return nil, fmt.Errorf("new source %s: recipe has no packages", r.Pkgbase)
+		}
+		newSources[r.Pkgbase] = ns
+		// The recipe replaces whatever upstream has for this pkgbase.
+		for name, e := range w.up {
+			if e.base == r.Pkgbase {
+				delete(w.up, name)
+			}
+		}
+		for j := range r.Packages {
+			sp := &r.Packages[j]
+			if err := alpm.CheckName(sp.Name); err != nil {
+				return nil, fmt.Errorf("new source %s: package: %w", r.Pkgbase, err)
+			}
+			arch := w.in.Arch
+			if len(sp.Arch) == 1 && sp.Arch[0] == "any" {
+				arch = "any"
+			}
+			e := &entry{name: sp.Name, version: r.Version, base: r.Pkgbase, arch: arch, pair: pi, repo: ns.Repo, split: sp}
+			e.cand = alpm.Candidate{Name: sp.Name, Version: r.Version}
+			for _, s := range sp.Provides {
+				if rel, err := alpm.ParseRelation(s); err == nil {
+					e.cand.Provides = append(e.cand.Provides, rel)
+				}
+			}
+			w.up[sp.Name] = e
+		}
+	}
+	w.provUp = provideIndex(w.up)
+	w.provTg = provideIndex(w.tg)
+
+	upG, tgG := groupBases(w.up), groupBases(w.tg)
+	w.bases = make(map[string]*base, len(upG)+len(tgG)/8)
+	for name, g := range upG {
+		b := &base{name: name, up: g, ns: newSources[name]}
+		if t := tgG[name]; t != nil {
+			b.current = t.version
+		} else {
+			// The target may lack %BASE% or split differently: fall back
+			// to its packages of the same names.
+			for _, e := range g.pkgs {
+				if t := w.tg[e.name]; t != nil && (b.current == "" || alpm.Compare(t.version, b.current) > 0) {
+					b.current = t.version
+				}
+			}
+		}
+		if b.ns != nil {
+			s := b.ns.Source
+			b.source = &s
+		} else if s, ok := in.Sources[name]; ok {
+			b.source = &s
+		}
+		w.bases[name] = b
+		for _, e := range g.pkgs {
+			e.b = b
+		}
+	}
+	for name, t := range tgG {
+		if _, ok := w.bases[name]; !ok {
+			w.bases[name] = &base{name: name, current: t.version}
+		}
+	}
+	w.names = make([]string, 0, len(w.bases))
+	for name := range w.bases {
+		w.names = append(w.names, name)
+	}
+	slices.Sort(w.names)
+	return w, nil
+}
+
+// resolveName maps a pkgname or pkgbase given by the user to an upstream
+// pkgbase.
+func (w *world) resolveName(name string) (string, bool) {
+	if b, ok := w.bases[name]; ok && b.up != nil {
+		return name, true
+	}
+	if e, ok := w.up[name]; ok {
+		return e.base, true
+	}
+	return "", false
+}
+
+func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
+	for i := range list {
+		pat := list[i].Pattern
+		if ok, _ := path.Match(pat, b.name); ok {
+			return &list[i]
+		}
+		if b.up == nil {
+			continue
+		}
+		for _, e := range b.up.pkgs {
+			if ok, _ := path.Match(pat, e.name); ok {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// diff gives every pkgbase its initial reasons and sections.
+func (w *world) diff() error {
+	in := w.in
+	for _, pat := range in.Options.Exclude {
+		if _, err := path.Match(pat, ""); err != nil {
+			return fmt.Errorf("--exclude %q: %w", pat, err)
+		}
+	}
+	for _, e := range in.Blacklist {
+		if _, err := path.Match(e.Pattern, ""); err != nil {
+			return fmt.Errorf("blacklist %q (%s): %w", e.Pattern, e.Origin, err)
+		}
+	}
+	forced := make(map[string]bool)
+	for _, name := range in.Options.Packages {
+		b, ok := w.resolveName(name)
+		if !ok {
+			return fmt.Errorf("--packages %s: no such pkgname or pkgbase upstream or in the new sources", name)
+		}
+		forced[b] = true
+	}
+	rebuild := make(map[int]bool)
+	for _, r := range in.Options.RebuildRepos {
+		i := slices.IndexFunc(in.Repos, func(p RepoPair) bool { return p.Name == r })
+		if i < 0 {
+			return fmt.Errorf("--rebuild-repo %s: no such repository", r)
+		}
+		rebuild[i] = true
+	}
+	toolchain := make(map[string]bool)
+	for _, name := range in.Bootstrap {
+		if b, ok := w.resolveName(name); ok {
+			toolchain[b] = true
+		}
+	}
+	list := w.blacklistEntries()
+
+	for _, name := range w.names {
+		b := w.bases[name]
+		b.blacklist = w.blacklisted(b, list)
+		if b.up == nil {
+			continue
+		}
+		ver := b.up.version
+		c := 0
+		if b.current != "" {
+			c = alpm.Compare(b.current, ver)
+			if c > 0 && portRebuild(b.current, ver) {
+				c = 0
+			}
+		}
+		if b.up.allAny && b.ns == nil {
+			if forced[name] {
+				w.warns = append(w.warns, Warning{name, "forced, but ARCH=any packages are synced, not built"})
+			}
+			if b.blacklist == nil && (b.current == "" || c < 0) {
+				b.anyInit = "outdated"
+				if b.current == "" {
+					b.anyInit = "missing"
+				}
+			}
+			continue
+		}
+		if forced[name] {
+			b.forced = true
+			b.initial = append(b.initial, Reason{Kind: ReasonForced, Detail: "--packages"})
+		}
+		if b.ns != nil && (b.current == "" || c < 0) {
+			b.initial = append(b.initial, Reason{Kind: ReasonNewSource, Detail: string(b.ns.Source.Kind) + " " + b.ns.Source.URL})
+		}
+		if b.ns == nil && b.current != "" && c < 0 {
+			b.initial = append(b.initial, Reason{Kind: ReasonOutdated, Detail: b.current + " < " + ver})
+		}
+		if rebuild[b.up.pair] {
+			b.initial = append(b.initial, Reason{Kind: ReasonRebuildRepo, Detail: "--rebuild-repo " + in.Repos[b.up.pair].Name})
+		}
+		if len(b.initial) > 0 && toolchain[name] {
+			if in.Options.Bootstrap {
+				b.bootstrap = b.blacklist == nil
+			} else if !b.forced {
+				b.heldInit = true
+			}
+		}
+	}
+	return nil
+}
+
+func (w *world) blacklistEntries() []BlacklistEntry {
+	list := slices.Clone(w.in.Blacklist)
+	for _, pat := range w.in.Options.Exclude {
+		list = append(list, BlacklistEntry{Pattern: pat, Reason: "excluded for this run", Origin: "--exclude"})
+	}
+	return list
+}
+
+// depsOf returns a pkgbase's dependencies in a fixed order: depends of each
+// split package (by pkgname), then makedepends, then checkdepends, without
+// duplicates. Build dependencies come from the upstream sync DB when it
+// has any for this pkgbase, else from the source's recipe (ALARM-style DBs
+// carry no MAKEDEPENDS or CHECKDEPENDS).
+func (w *world) depsOf(b *base) []depItem {
+	if b.depsDone {
+		return b.deps
+	}
+	b.depsDone = true
+	if b.up == nil {
+		return nil
+	}
+	seen := make(map[string]bool)
+	add := func(kind DepKind, list []string) {
+		for _, s := range list {
+			key := kind.String() + "\x00" + s
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			rel, err := alpm.ParseRelation(s)
+			b.deps = append(b.deps, depItem{kind: kind, text: s, rel: rel, err: err})
+		}
+	}
+	var recipe *Recipe
+	if b.source != nil {
+		recipe = b.source.Recipe
+	}
+	fromDB := b.ns == nil
+	dbBuild := false
+	if fromDB {
+		for _, e := range b.up.pkgs {
+			add(KindDepends, e.pkg.Depends)
+			dbBuild = dbBuild || len(e.pkg.MakeDepends) > 0 || len(e.pkg.CheckDepends) > 0
+		}
+	} else {
+		for _, e := range b.up.pkgs {
+			add(KindDepends, e.split.Depends)
+		}
+	}
+	switch {
+	case fromDB && dbBuild:
+		for _, e := range b.up.pkgs {
+			add(KindMakeDepends, e.pkg.MakeDepends)
+		}
+		for _, e := range b.up.pkgs {
+			add(KindCheckDepends, e.pkg.CheckDepends)
+		}
+	case recipe != nil:
+		for _, sp := range recipe.Packages {
+			add(KindMakeDepends, sp.MakeDepends)
+		}
+		for _, sp := range recipe.Packages {
+			add(KindCheckDepends, sp.CheckDepends)
+		}
+	}
+	return b.deps
+}
+
+// effective is the package of that name the target will hold once the plan
+// is applied: the new build of an active pkgbase, else the existing binary.
+func (w *world) effective(name string) *entry {
+	if u := w.up[name]; u != nil && u.b.active() {
+		return u
+	}
+	return w.tg[name]
+}
+
+// satisfyTarget finds what satisfies rel in the target after the plan,
+// with pacman's choice: the package of that exact name first, then the
+// first provider in repository order (then pkgname order).
+func (w *world) satisfyTarget(rel alpm.Relation) *entry {
+	if e := w.effective(rel.Name); e != nil && alpm.Satisfies(rel, e.cand) {
+		return e
+	}
+	var best *entry
+	for _, list := range [2][]*entry{w.provTg[rel.Name], w.provUp[rel.Name]} {
+		for _, e := range list {
+			if (best != nil && byPriority(e, best) >= 0) || w.effective(e.name) != e || !alpm.Satisfies(rel, e.cand) {
+				continue
+			}
+			best = e
+		}
+	}
+	return best
+}
+
+// satisfyUpstream picks the upstream provider of rel the same way, skipping
+// blacklisted and blocked pkgbases. When only such a one exists it is
+// returned as blockedBy.
+func (w *world) satisfyUpstream(rel alpm.Relation) (found, blockedBy *entry) {
+	check := func(e *entry) bool {
+		if !alpm.Satisfies(rel, e.cand) {
+			return false
+		}
+		if e.b.excluded() {
+			if blockedBy == nil {
+				blockedBy = e
+			}
+			return false
+		}
+		return true
+	}
+	if e := w.up[rel.Name]; e != nil && check(e) {
+		return e, nil
+	}
+	for _, e := range w.provUp[rel.Name] {
+		if check(e) {
+			return e, nil
+		}
+	}
+	return nil, blockedBy
+}
+
+func (w *world) nocheck(b *base) bool {
+	return w.in.Options.NoCheck || w.in.Overrides[b.name].Nocheck
+}
+
+// close computes the planned set: the initial reasons plus, transitively,
+// every pkgbase that provides a dependency the target cannot satisfy. A
+// pkgbase that needs (depends or makedepends) something only a
+// blacklisted or blocked pkgbase provides is blocked; since blocking one
+// pkgbase changes what the others need, the closure restarts until the
+// blocked set stops growing. It grows monotonically, so this terminates.
+func (w *world) close() {
+	for {
+		for _, name := range w.names {
+			b := w.bases[name]
+			b.held = b.heldInit
+			b.anySync, b.anyDetail = b.anyInit != "", b.anyInit
+			b.planned = len(b.initial) > 0 && !b.excluded() && !b.held && !b.bootstrap && !b.anySync
+			b.reasons = b.initial
+		}
+		blocked := w.expand()
+		if len(blocked) == 0 {
+			return
+		}
+		for name, bi := range blocked {
+			w.bases[name].blocked = bi
+		}
+	}
+}
+
+func (w *world) expand() map[string]*blockInfo {
+	blocked := make(map[string]*blockInfo)
+	var frontier []*base
+	for _, name := range w.names {
+		if b := w.bases[name]; b.planned || b.anySync {
+			frontier = append(frontier, b)
+		}
+	}
+	visit := func(b *base, next *[]*base) {
+		for _, d := range w.depsOf(b) {
+			if d.err != nil || (d.kind == KindCheckDepends && w.nocheck(b)) || (b.anySync && d.kind != KindDepends) {
+				continue
+			}
+			if w.satisfyTarget(d.rel) != nil {
+				continue
+			}
+			u, blk := w.satisfyUpstream(d.rel)
+			if u != nil {
+				ub := u.b
+				if ub.active() {
+					continue // its new version does not satisfy rel: a warning in resolve
+				}
+				if ub.up.allAny && ub.ns == nil {
+					ub.anySync = true
+					ub.anyDetail = d.kind.String() + " of " + b.name
+				} else {
+					ub.planned, ub.held = true, false
+					ub.reasons = append(slices.Clip(ub.reasons), Reason{
+						Kind: ReasonMissingDependency, Detail: fmt.Sprintf("%s of %s (%s)", d.kind, b.name, d.text),
+						Via: b.name, DepKind: d.kind, Relation: d.text,
+					})
+				}
+				*next = append(*next, ub)
+				continue
+			}
+			if blk != nil && d.kind != KindCheckDepends && blocked[b.name] == nil && !b.anySync {
+				blocked[b.name] = &blockInfo{by: blk.base, relation: d.text, kind: d.kind}
+			}
+		}
+	}
+	for {
+		for len(frontier) > 0 {
+			var next []*base
+			for _, b := range frontier {
+				visit(b, &next)
+			}
+			slices.SortFunc(next, func(a, b *base) int { return cmp.Compare(a.name, b.name) })
+			frontier = next
+		}
+		// A pkgbase added late can replace a version an earlier one was
+		// satisfied by; check everything once more against the final set.
+		var next []*base
+		for _, name := range w.names {
+			if b := w.bases[name]; b.planned || b.anySync {
+				visit(b, &next)
+			}
+		}
+		if len(next) == 0 {
+			return blocked
+		}
+		slices.SortFunc(next, func(a, b *base) int { return cmp.Compare(a.name, b.name) })
+		frontier = next
+	}
+}
+
+// resolve links every planned pkgbase to the planned pkgbases that satisfy
+// its dependencies, and records what cannot be satisfied.
+func (w *world) resolve() {
+	for _, name := range w.names {
+		b := w.bases[name]
+		if !b.active() {
+			continue
+		}
+		var checkBlocked string
+		for _, d := range w.depsOf(b) {
+			if d.err != nil {
+				b.warnings = append(b.warnings, fmt.Sprintf("invalid %s entry %q: %v", d.kind, d.text, d.err))
+				continue
+			}
+			if (d.kind == KindCheckDepends && w.nocheck(b)) || (b.anySync && d.kind != KindDepends) {
+				continue
+			}
+			if e := w.satisfyTarget(d.rel); e != nil {
+				if t := w.bases[e.base]; e.base != b.name && (t.planned || t.bootstrap) && !b.anySync {
+					b.edges = append(b.edges, Edge{To: e.base, Kind: d.kind, Relation: d.text, Package: e.name})
+				}
+				continue
+			}
+			u, blk := w.satisfyUpstream(d.rel)
+			switch {
+			case blk != nil && d.kind == KindCheckDepends:
+				if checkBlocked == "" {
+					checkBlocked = fmt.Sprintf("checkdepends %s is blocked by %s", d.text, blk.base)
+				}
+			case b.bootstrap && u != nil:
+				b.warnings = append(b.warnings, fmt.Sprintf("bootstrap: %s %s is not in the target; the toolchain builds only against the target", d.kind, d.text))
+			case u != nil:
+				b.warnings = append(b.warnings, fmt.Sprintf("unsatisfied: %s (%s of %s): the planned %s %s does not satisfy it", d.text, d.kind, b.name, u.name, u.version))
+			default:
+				b.warnings = append(b.warnings, fmt.Sprintf("unresolvable: %s (%s of %s)", d.text, d.kind, b.name))
+			}
+		}
+		if checkBlocked != "" {
+			b.nocheck, b.nocheckBy = true, checkBlocked
+			b.warnings = append(b.warnings, "built with --nocheck: "+checkBlocked)
+			b.edges = slices.DeleteFunc(b.edges, func(e Edge) bool { return e.Kind == KindCheckDepends })
+		}
+		slices.SortFunc(b.edges, func(x, y Edge) int {
+			if c := cmp.Compare(x.To, y.To); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Kind, y.Kind)
+		})
+		b.edges = slices.CompactFunc(b.edges, func(x, y Edge) bool { return x.To == y.To && x.Kind == y.Kind })
+		for _, m := range b.warnings {
+			w.warns = append(w.warns, Warning{Pkgbase: b.name, Message: m})
+		}
+	}
+}
+
+// plan fills the sections of the plan that do not depend on ordering.
+func (w *world) plan() *Plan {
+	in := w.in
+	p := &Plan{
+		Arch: in.Arch, UpstreamArch: in.UpstreamArch, Meta: cloneMeta(in.Meta), Options: cloneOptions(in.Options),
+		Env:       EnvDigest{MakepkgConf: contentDigest(in.BuildEnv.MakepkgConf), PacmanConf: contentDigest(in.BuildEnv.PacmanConf), Builder: in.BuildEnv.Builder},
+		Blacklist: w.blacklistEntries(),
+	}
+	reported := w.blockedReport()
+	for _, name := range w.names {
+		b := w.bases[name]
+		st := BaseStatus{Pkgbase: name, Current: b.current}
+		if b.up != nil {
+			st.Version = b.up.version
+			st.Repo = w.in.Repos[b.up.pair].Name
+			st.Packages = make([]string, len(b.up.pkgs))
+			for i, e := range b.up.pkgs {
+				st.Packages[i] = e.name
+			}
+		}
+		v := Version{Pkgbase: name, Version: st.Version, Current: b.current, Repo: st.Repo}
+		switch {
+		case b.up == nil:
+			st.Status = StatusTargetOnly
+		case b.planned || b.bootstrap:
+			st.Status = StatusPlanned
+		case reported[name]:
+			st.Status = StatusBlocked
+		case b.anySync:
+			st.Status = StatusAnySync
+			p.AnySync = append(p.AnySync, AnySync{Pkgbase: name, Version: v.Version, Current: v.Current, Repo: v.Repo, Detail: b.anyDetail})
+		case b.held:
+			st.Status = StatusHeld
+			p.Held = append(p.Held, Held{Pkgbase: name, Version: v.Version, Current: v.Current, Reason: b.initial[0]})
+		case b.current == "":
+			st.Status = StatusMissing
+			p.Missing = append(p.Missing, v)
+		case b.up.allAny && b.ns == nil:
+			st.Status = StatusAnyCurrent
+		default:
+			st.Status = StatusUpToDate
+		}
+		if b.up != nil && b.current != "" && alpm.Compare(b.current, b.up.version) > 0 && !portRebuild(b.current, b.up.version) {
+			if st.Status == StatusUpToDate || st.Status == StatusAnyCurrent {
+				st.Status = StatusTargetNewer
+			}
+			p.TargetNewer = append(p.TargetNewer, v)
+		}
+		if st.Status == StatusBlocked {
+			p.Blocked = append(p.Blocked, w.blockedItem(b))
+		}
+		p.Bases = append(p.Bases, st)
+	}
+	return p
+}
+
+// blockedReport returns the excluded pkgbases worth reporting: those that
+// would have been built, and everything their chains lead to.
+func (w *world) blockedReport() map[string]bool {
+	out := make(map[string]bool)
+	for _, name := range w.names {
+		b := w.bases[name]
+		if !b.excluded() || b.up == nil || (len(b.initial) == 0 && b.blocked == nil) {
+			continue
+		}
+		for cur := b; cur != nil && !out[cur.name]; {
+			out[cur.name] = true
+			if cur.blocked == nil {
+				break
+			}
+			cur = w.bases[cur.blocked.by]
+		}
+	}
+	return out
+}
+
+func (w *world) blockedItem(b *base) Blocked {
+	it := Blocked{Pkgbase: b.name, Version: b.up.version, Current: b.current, Action: ActionSkipBlacklisted}
+	if b.blocked != nil {
+		it.Relation = b.blocked.relation
+		it.Action = ActionBlocked
+	}
+	seen := make(map[string]bool)
+	for cur := b; cur != nil && !seen[cur.name]; {
+		seen[cur.name] = true
+		it.Chain = append(it.Chain, cur.name)
+		if cur.blacklist != nil {
+			it.Root, it.Entry = cur.name, *cur.blacklist
+			break
+		}
+		if cur.blocked == nil {
+			break
+		}
+		cur = w.bases[cur.blocked.by]
+	}
+	return it
+}
+
+func cloneMeta(m Meta) Meta {
+	m.DBs = slices.Clone(m.DBs)
+	m.CommandLine = slices.Clone(m.CommandLine)
+	return m
+}
+
+func cloneOptions(o Options) Options {
+	o.Packages = slices.Clone(o.Packages)
+	o.RebuildRepos = slices.Clone(o.RebuildRepos)
+	o.Exclude = slices.Clone(o.Exclude)
+	return o
+}
+
+// BlockedMessage renders a blocked item the way the human view and why show
+// it: "vim: blocked by python (blacklist: 'python' reason) via vim → python".
+func BlockedMessage(b Blocked) string {
+	var s strings.Builder
+	s.WriteString(b.Pkgbase)
+	if b.Action == ActionSkipBlacklisted {
+		fmt.Fprintf(&s, ": blacklisted ('%s' %s, %s)", b.Entry.Pattern, b.Entry.Reason, b.Entry.Origin)
+		return s.String()
+	}
+	fmt.Fprintf(&s, ": blocked by %s (blacklist: '%s' %s)", b.Root, b.Entry.Pattern, b.Entry.Reason)
+	if len(b.Chain) > 2 {
+		s.WriteString(" via " + strings.Join(b.Chain, " → "))
+	}
+	if b.Relation != "" {
+		s.WriteString("; needs " + b.Relation)
+	}
+	return s.String()
+}

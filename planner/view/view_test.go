@@ -1,0 +1,228 @@
+package view
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/planner"
+)
+
+func pkg(spec string) *alpm.Package {
+	f := strings.Fields(spec)
+	p := &alpm.Package{Name: f[0], Version: f[1], Arch: "x86_64"}
+	for _, kv := range f[2:] {
+		k, v, _ := strings.Cut(kv, "=")
+		list := strings.Split(v, ",")
+		switch k {
+		case "arch":
+			p.Arch = v
+		case "base":
+			p.Base = v
+		case "d":
+			p.Depends = list
+		case "m":
+			p.MakeDepends = list
+		case "c":
+			p.CheckDepends = list
+		case "p":
+			p.Provides = list
+		}
+	}
+	if p.Base == "" {
+		p.Base = p.Name
+	}
+	return p
+}
+
+func repo(name string, specs ...string) *planner.Repo {
+	r := &planner.Repo{Name: name}
+	for _, s := range specs {
+		r.Packages = append(r.Packages, pkg(s))
+	}
+	return r
+}
+
+// medium is the golden scenario: a split package, a soname, a transitive
+// missing dependency, two dependent cycles, a checkdepends-only cycle, a
+// blacklist chain, ARCH=any, target-newer, an unresolvable dependency, a
+// new source and a held toolchain package.
+func medium() *planner.Input {
+	return &planner.Input{
+		Arch: "aarch64", UpstreamArch: "x86_64",
+		Repos: []planner.RepoPair{
+			{Name: "core", Publish: "core-testing",
+				Upstream: repo("core", "glibc 2.36-1", "gcc 12.2-1 d=glibc", "zlib 1:1.2.13-1 d=glibc p=libz.so=1-64",
+					"python 3.10.8-1 d=libffi.so=8-64,zlib", "libffi 3.4.4-1 p=libffi.so=8-64",
+					"python-setuptools 65-1 arch=any d=python", "ca-certificates 20220905-1 arch=any"),
+				Target: repo("core", "glibc 2.36-1", "gcc 12.1-1", "zlib 1:1.2.12-1 p=libz.so=1-64", "python 3.10.7-1",
+					"ca-certificates 20220801-1 arch=any")},
+			{Name: "extra", Publish: "extra-testing",
+				Upstream: repo("extra",
+					"vim 9.0-1 base=vim d=python m=lua", "vim-runtime 9.0-2 base=vim arch=any", "lua 5.4-1",
+					"a 2-1 d=b", "b 2-1 m=a", "x 2-1 d=b", "c 2-1 d=d,x", "d 2-1 d=c",
+					"t 2-1 d=u", "u 2-1 c=t",
+					"emacs 29-1 d=gtk-bad", "gtk-bad 1-1", "nano 7-1 d=libmagic.so=2-64", "htop 3.2-1"),
+				Target: repo("extra", "vim 8.2-1 base=vim", "a 1-1", "b 1-1", "x 1-1", "c 1-1", "d 1-1", "t 1-1", "u 1-1",
+					"emacs 28-1", "nano 6-1", "htop 3.3-1")},
+		},
+		NewSources: []planner.NewSource{{Repo: "extra", Source: planner.Source{Kind: planner.SourceAUR, URL: "https://aur.archlinux.org/yay.git", Ref: "master", Commit: "0123abcd",
+			Recipe: &planner.Recipe{Pkgbase: "yay", Version: "12.0.5-1", Packages: []planner.SplitPackage{{Name: "yay", Depends: []string{"glibc"}}}}}}},
+		Sources: map[string]planner.Source{
+			"python": {Kind: planner.SourceOfficial, URL: "https://gitlab.archlinux.org/archlinux/packaging/packages/python.git", Ref: "3.10.8-1", Commit: "feedf00d",
+				Patches: []planner.PatchRef{{Name: "aarch64.patch", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}},
+		},
+		Blacklist: []planner.BlacklistEntry{{Pattern: "gtk-*", Reason: "needs a GPU", Origin: "Portfile.hcl:14"}},
+		Bootstrap: []string{"glibc", "gcc"},
+		Options:   planner.Options{Missing: true},
+		BuildEnv:  planner.BuildEnv{MakepkgConf: []byte("CARCH=aarch64\n"), PacmanConf: []byte("[core]\n"), Builder: "chroot"},
+		Meta: planner.Meta{PortfileHash: "sha256:1111", CommandLine: []string{"portmake", "plan"},
+			DBs: []planner.DBChecksum{{Repo: "core", Side: "upstream", URL: "file:///repo/core.db", SHA256: "2222"}}},
+	}
+}
+
+func build(t *testing.T) *planner.Plan {
+	t.Helper()
+	p, err := planner.Build(medium())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", name)
+	if os.Getenv("PORTMAKE_UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with PORTMAKE_UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (PORTMAKE_UPDATE_GOLDEN=1 rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGoldenHuman(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderHuman(&b, build(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan_medium.txt.golden", b.Bytes())
+}
+
+func TestGoldenJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderJSON(&b, build(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan_medium.json.golden", b.Bytes())
+
+	// The required fields are there, and reason is one of the five words.
+	var doc struct {
+		Nodes []map[string]any `json:"nodes"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Nodes) == 0 {
+		t.Fatal("no nodes")
+	}
+	for _, n := range doc.Nodes {
+		for _, k := range []string{"pkgbase", "version", "current", "repo", "reason", "reason_detail", "stage", "cycle", "hash", "deps", "priority"} {
+			if _, ok := n[k]; !ok {
+				t.Errorf("node %v lacks %q", n["id"], k)
+			}
+		}
+		switch n["reason"] {
+		case "outdated", "missing-dependency", "forced", "rebuild-repo", "new-source":
+		default:
+			t.Errorf("node %v: reason %v", n["id"], n["reason"])
+		}
+	}
+}
+
+func TestGoldenDOT(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderDOT(&b, build(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan_medium.dot.golden", b.Bytes())
+	var g bytes.Buffer
+	if err := RenderGraphJSON(&g, build(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(g.Bytes()) || !strings.Contains(g.String(), `"from": "a#2"`) {
+		t.Errorf("graph json = %s", g.String())
+	}
+}
+
+func TestSummaryLine(t *testing.T) {
+	got := SummaryLine(build(t))
+	want := "Plan: 18 to build (2 cycles, 4 builds in stage 1), 2 blocked, 2 any-sync."
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestWhy(t *testing.T) {
+	p := build(t)
+	tests := []struct{ name, want string }{
+		{"libffi", "chain:  libffi ← depends of python (outdated)"},
+		{"vim-runtime", "vim-runtime is a package of pkgbase vim."},
+		{"a", "cycle 1 with b (2 stages)"},
+		{"emacs", "emacs: blocked by gtk-bad (blacklist: 'gtk-*' needs a GPU)"},
+		{"glibc", "only the target has it"}, // up to date, see below
+		{"htop", "the target is newer than upstream"},
+		{"ca-certificates", "any-sync: outdated"},
+		{"gcc", "only built with --bootstrap"},
+		{"nosuch", "no such pkgbase or pkgname"},
+		{"u", "--nocheck: checkdepends cycle"},
+	}
+	for _, tt := range tests {
+		got := Why(p, tt.name)
+		if tt.name == "glibc" {
+			tt.want = "the target is up to date"
+		}
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("Why(%s) =\n%s\nwant it to contain %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	p := build(t)
+	n := p.NodesOf("python")[0]
+	var b bytes.Buffer
+	if err := Explain(&b, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "no previous successful build") || !strings.Contains(b.String(), "source.commit feedf00d") {
+		t.Errorf("explain:\n%s", b.String())
+	}
+	prev := append([]planner.HashInput(nil), n.HashInputs...)
+	for i := range prev {
+		if prev[i].Key == "source.commit" {
+			prev[i].Value = "0ld"
+		}
+	}
+	prev = append(prev, planner.HashInput{Key: "dep gone", Value: "h"})
+	b.Reset()
+	if err := Explain(&b, n, prev); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"~ source.commit feedf00d (was 0ld)", "- dep gone h", "2 inputs changed"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("explain lacks %q:\n%s", want, b.String())
+		}
+	}
+}
