@@ -1,0 +1,62 @@
+package sources
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/portmake/portmake/alpm/srcinfo"
+)
+
+// defaultBuildUser matches testutil.BuildUser and the CI image.
+const defaultBuildUser = "builder"
+
+// localSrcinfo reads dir/.SRCINFO, or asks makepkg to print one. A
+// .SRCINFO that exists is trusted as it is (it is what the AUR and most
+// tooling read too), but one older than its PKGBUILD is worth a warning.
+func (r *Resolver) localSrcinfo(ctx context.Context, dir string) (*srcinfo.Srcinfo, error) {
+	path := filepath.Join(dir, ".SRCINFO")
+	si, err := srcinfo.ParseFile(path)
+	if err == nil {
+		if s, err1 := os.Stat(path); err1 == nil {
+			if p, err2 := os.Stat(filepath.Join(dir, "PKGBUILD")); err2 == nil && p.ModTime().After(s.ModTime()) {
+				r.log().Warn(".SRCINFO is older than PKGBUILD; it may be stale (run makepkg --printsrcinfo > .SRCINFO)", "dir", dir)
+			}
+		}
+		return si, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+
+	if _, err := exec.LookPath("makepkg"); err != nil {
+		return nil, fmt.Errorf("no .SRCINFO in %s and makepkg is not installed; run makepkg --printsrcinfo > .SRCINFO", dir)
+	}
+	name, args := "makepkg", []string{"--printsrcinfo"}
+	if os.Geteuid() == 0 {
+		// makepkg refuses to run as root; the directory must be readable
+		// by the build user.
+		user := r.BuildUser
+		if user == "" {
+			user = defaultBuildUser
+		}
+		if _, err := exec.LookPath("runuser"); err != nil {
+			return nil, fmt.Errorf("no .SRCINFO in %s, and makepkg cannot run as root and runuser is not installed; run makepkg --printsrcinfo > .SRCINFO", dir)
+		}
+		name, args = "runuser", append([]string{"-u", user, "--", "makepkg"}, args...)
+	}
+	out, err := r.run(ctx, r.gitTimeout(), dir, nil, name, args...)
+	if err != nil {
+		return nil, fmt.Errorf("no .SRCINFO, and makepkg --printsrcinfo failed: %w", err)
+	}
+	si, err = srcinfo.Parse(bytes.NewReader(out), filepath.Join(dir, "PKGBUILD")+" (makepkg --printsrcinfo)")
+	if err != nil {
+		return nil, err
+	}
+	return si, nil
+}

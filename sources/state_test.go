@@ -1,0 +1,199 @@
+package sources
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	commitA = "0685197a7fdc13a91e1b9184c2759a5bf222210f"
+	commitB = "e4f06701c4ff5cda811a5663e83cf966a81f42e0"
+)
+
+func TestParseStateLine(t *testing.T) {
+	tests := []struct {
+		line    string
+		want    StateEntry
+		wantErr string
+	}{
+		// The examples of alpm-state-repo(7).
+		{line: "example 33-1 33-1 " + commitA + "\n", want: StateEntry{Pkgbase: "example", Version: "33-1", Tag: "33-1", Commit: commitA}},
+		{line: "example 17:4.3.2-10 17-4.3.2-10 " + commitB, want: StateEntry{Pkgbase: "example", Version: "17:4.3.2-10", Tag: "17-4.3.2-10", Commit: commitB}},
+		{line: "example-base 1.0.0-1 1.0.0-1 " + commitA, want: StateEntry{Pkgbase: "example-base", Version: "1.0.0-1", Tag: "1.0.0-1", Commit: commitA}},
+		{line: "libsigc++ 2.12.1-2.1 2.12.1-2.1 " + strings.ToUpper(commitA), want: StateEntry{Pkgbase: "libsigc++", Version: "2.12.1-2.1", Tag: "2.12.1-2.1", Commit: commitA}},
+		{line: "foo 1.0~rc1-1 1.0.rc1-1 " + commitA, want: StateEntry{Pkgbase: "foo", Version: "1.0~rc1-1", Tag: "1.0.rc1-1", Commit: commitA}},
+
+		{line: "", wantErr: "want \"pkgbase version tag commit\""},
+		{line: "example 33-1 33-1", wantErr: "want"},
+		{line: "example  33-1 33-1 " + commitA, wantErr: "want"},
+		{line: "example 33-1 33-1 " + commitA + " extra", wantErr: "want"},
+		{line: "example 33-1 33-1 " + commitA + "\nexample 33-1 33-1 " + commitA, wantErr: "more than one line"},
+		{line: "-x 33-1 33-1 " + commitA, wantErr: "invalid package name"},
+		{line: "../x 33-1 33-1 " + commitA, wantErr: "invalid package name"},
+		{line: "example 33 33 " + commitA, wantErr: "not pkgver-pkgrel"},
+		{line: "example a:1-1 a-1-1 " + commitA, wantErr: "bad epoch"},
+		{line: "example 1-x 1-x " + commitA, wantErr: "bad pkgrel"},
+		{line: "example 1:2-1 1:2-1 " + commitA, wantErr: "is not the normalised version"},
+		{line: "example 33-1 33-2 " + commitA, wantErr: "is not the normalised version"},
+		{line: "example 33-1 33-1 0685197", wantErr: "bad commit"},
+		{line: "example 33-1 33-1 " + strings.Repeat("g", 40), wantErr: "bad commit"},
+	}
+	for _, tt := range tests {
+		got, err := parseStateLine(tt.line)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parseStateLine(%q) error = %v, want %q", tt.line, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("parseStateLine(%q) = %+v, %v; want %+v", tt.line, got, err, tt.want)
+		}
+	}
+}
+
+func FuzzParseStateLine(f *testing.F) {
+	for _, s := range []string{
+		"example 33-1 33-1 " + commitA + "\n",
+		"example 17:4.3.2-10 17-4.3.2-10 " + commitB,
+		"foo 1.0~rc1-1 1.0.rc1-1 " + commitA,
+		"x 1-1 1-1 zz", "", " ", "a b c d", "a 1:-1 1--1 " + commitA,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := parseStateLine(s)
+		if err != nil {
+			return
+		}
+		// An accepted line must hold what Resolve relies on.
+		if e.Tag != VersionTag(e.Version) || !isFullHash(e.Commit) || strings.ContainsAny(e.Pkgbase, "/ \n") {
+			t.Fatalf("parseStateLine(%q) accepted %+v", s, e)
+		}
+		if line := e.Pkgbase + " " + e.Version + " " + e.Tag + " " + e.Commit; !strings.EqualFold(line, strings.TrimSuffix(s, "\n")) {
+			t.Fatalf("parseStateLine(%q) = %+v, which does not print back", s, e)
+		}
+	})
+}
+
+// writeStateRepo writes a state repo working tree: entries are
+// "<dir>/<pkgbase>" -> line.
+func writeStateRepo(t testing.TB, root string, entries map[string]string) {
+	t.Helper()
+	for name, line := range entries {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestReadState(t *testing.T) {
+	root := t.TempDir()
+	writeStateRepo(t, root, map[string]string{
+		"core-x86_64/glibc":            "glibc 2.40-1 2.40-1 " + commitA,
+		"core-testing-x86_64/glibc":    "glibc 2.41-1 2.41-1 " + commitB,
+		"extra-x86_64/libsigc++":       "libsigc++ 1:2.12.1-2 1-2.12.1-2 " + commitA,
+		"extra-x86_64/broken":          "broken 1-1",
+		"extra-x86_64/renamed":         "other 1-1 1-1 " + commitA,
+		"extra-any/python-six":         "python-six 1.16-1 1.16-1 " + commitA,
+		"extra-staging-x86_64/ignored": "ignored 1-1 1-1 " + commitA,
+	})
+	st, err := ReadState(root, []string{"core-x86_64", "core-testing-x86_64", "extra-x86_64", "extra-any", "gone-x86_64"})
+	if err == nil {
+		t.Fatal("want errors for the broken and renamed files and the missing directory")
+	}
+	for _, want := range []string{filepath.Join("extra-x86_64", "broken"), "renamed", "does not match the file name", "gone-x86_64"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if got := st.Len(); got != 4 {
+		t.Errorf("Len = %d, want 4 good entries", got)
+	}
+	for _, tt := range []struct {
+		base, version, commit, repo string
+	}{
+		{"glibc", "2.40-1", commitA, "core-x86_64"},
+		{"glibc", "2.41-1", commitB, "core-testing-x86_64"},
+		{"libsigc++", "1:2.12.1-2", commitA, "extra-x86_64"},
+		{"python-six", "1.16-1", commitA, "extra-any"},
+	} {
+		e, ok := st.Lookup(tt.base, tt.version)
+		if !ok || e.Commit != tt.commit || e.Repo != tt.repo {
+			t.Errorf("Lookup(%s, %s) = %+v, %v", tt.base, tt.version, e, ok)
+		}
+	}
+	for _, miss := range [][2]string{{"glibc", "2.39-1"}, {"ignored", "1-1"}, {"broken", "1-1"}, {"libsigc++", "2.12.1-2"}} {
+		if e, ok := st.Lookup(miss[0], miss[1]); ok {
+			t.Errorf("Lookup(%s, %s) = %+v, want no entry", miss[0], miss[1], e)
+		}
+	}
+	if _, err := ReadState(root, []string{"../etc"}); err == nil {
+		t.Error("ReadState accepted a directory name with a slash")
+	}
+}
+
+// genStateRepo writes n state files spread over core-x86_64 and
+// extra-x86_64 as the real state repo has them.
+func genStateRepo(t testing.TB, root string, n int) []string {
+	t.Helper()
+	repos := []string{"core-x86_64", "extra-x86_64"}
+	for _, r := range repos {
+		if err := os.MkdirAll(filepath.Join(root, r), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		repo := repos[1]
+		if i%40 == 0 {
+			repo = repos[0]
+		}
+		name := fmt.Sprintf("pkg%05d-lib", i)
+		version := fmt.Sprintf("%d.%d.%d-%d", i%7, i%100, i%13, 1+i%3)
+		if i%50 == 0 {
+			version = "1:" + version
+		}
+		line := fmt.Sprintf("%s %s %s %040x\n", name, version, VersionTag(version), i*7919+1)
+		if err := os.WriteFile(filepath.Join(root, repo, name), []byte(line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return repos
+}
+
+func TestReadStateGenerated(t *testing.T) {
+	root := t.TempDir()
+	repos := genStateRepo(t, root, 3000)
+	st, err := ReadState(root, repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Len() != 3000 {
+		t.Fatalf("Len = %d, want 3000", st.Len())
+	}
+	e, ok := st.Lookup("pkg00050-lib", "1:1.50.11-3")
+	if !ok || e.Tag != "1-1.50.11-3" || e.Commit != fmt.Sprintf("%040x", 50*7919+1) {
+		t.Errorf("Lookup = %+v, %v", e, ok)
+	}
+}
+
+// BenchmarkStateRepoRead reads a 12,000-entry state repo, the size of
+// Arch's core and extra together; a plan does this once.
+func BenchmarkStateRepoRead(b *testing.B) {
+	root := b.TempDir()
+	repos := genStateRepo(b, root, 12000)
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := ReadState(root, repos)
+		if err != nil || st.Len() != 12000 {
+			b.Fatal(st.Len(), err)
+		}
+	}
+}
