@@ -1,0 +1,186 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Chroot builds with devtools' makechrootpkg in a clean chroot: the
+// production builder on Arch hosts. A base chroot <Dir>/root is created
+// once with mkarchroot; each job gets its own working copy
+// <Dir>/portmake-<pkgbase>-<hash> (makechrootpkg -l), so parallel builds
+// never share a root, and only the job's freshly built in-plan
+// dependencies are installed into it (-I).
+type Chroot struct {
+	Dir         string // the chroot directory (-r); holds root/ and the working copies
+	PacmanConf  string // for mkarchroot -C
+	MakepkgConf string // for mkarchroot -M and the host-side makepkg --packagelist
+	CacheDir    string // package cache bound into the chroot (-d); "" for none
+	// PkgDest holds one output directory per job ID: makechrootpkg moves
+	// the packages there (PKGDEST), and a fresh directory per hash means a
+	// rebuild never overwrites a file another job is installing.
+	PkgDest string
+	// User runs the host-side makepkg --packagelist when portmake runs as
+	// root (makepkg refuses root); default DefaultBuildUser.
+	User             string
+	PreserveChroot   bool // keep every working copy
+	CleanupOnFailure bool // remove the working copy of a failed build too
+
+	mu        sync.Mutex
+	rootReady bool
+}
+
+func (c *Chroot) Kind() string { return "makechrootpkg" }
+
+func (c *Chroot) outDir(j *Job) string { return filepath.Join(c.PkgDest, j.ID) }
+
+func (c *Chroot) mkarchroot() Command {
+	return Command{Args: []string{"mkarchroot", "-C", c.PacmanConf, "-M", c.MakepkgConf, filepath.Join(c.Dir, "root"), "base-devel"}}
+}
+
+func (c *Chroot) makechrootpkg(j *Job, deps []string) Command {
+	args := []string{"makechrootpkg", "-r", c.Dir, "-l", copyName(j)}
+	if c.CacheDir != "" {
+		args = append(args, "-d", c.CacheDir)
+	}
+	for _, d := range deps {
+		args = append(args, "-I", d)
+	}
+	args = append(args, "--", "--syncdeps", "--noconfirm", "--log", "--holdver", "--skipinteg")
+	if j.IgnoreArch {
+		args = append(args, "--ignorearch")
+	}
+	if j.Stage == 1 || j.Nocheck {
+		args = append(args, "--nocheck")
+	}
+	return Command{Dir: j.SourceDir, Env: append([]string{"PKGDEST=" + c.outDir(j)}, j.Env...), Args: args}
+}
+
+func (c *Chroot) packageListCmd(j *Job) Command {
+	args := append(asUser(c.User), "makepkg", "--packagelist")
+	if c.MakepkgConf != "" {
+		args = append(args, "--config", c.MakepkgConf)
+	}
+	return Command{Dir: j.SourceDir, Env: j.Env, Args: args}
+}
+
+// Commands returns mkarchroot (while the base chroot is missing) and
+// makechrootpkg.
+func (c *Chroot) Commands(j *Job, deps []string) ([]Command, error) {
+	if err := c.check(j); err != nil {
+		return nil, err
+	}
+	var cmds []Command
+	c.mu.Lock()
+	ready := c.rootReady
+	c.mu.Unlock()
+	if !ready {
+		if _, err := os.Stat(filepath.Join(c.Dir, "root")); err != nil {
+			cmds = append(cmds, c.mkarchroot())
+		}
+	}
+	return append(cmds, c.makechrootpkg(j, deps)), nil
+}
+
+func (c *Chroot) check(j *Job) error {
+	if c.Dir == "" || c.PkgDest == "" {
+		return errors.New("makechrootpkg builder: chroot dir and package destination are required")
+	}
+	if err := checkID(j); err != nil {
+		return err
+	}
+	if j.SourceDir == "" {
+		return fmt.Errorf("%s: no source directory", j.Pkgbase)
+	}
+	return nil
+}
+
+// ensureRoot creates the base chroot once. The mutex makes the first job
+// create it while the others wait, instead of racing mkarchroot.
+func (c *Chroot) ensureRoot(ctx context.Context, log io.Writer) (RunInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rootReady {
+		return RunInfo{}, nil
+	}
+	root := filepath.Join(c.Dir, "root")
+	if _, err := os.Stat(root); err == nil {
+		c.rootReady = true
+		return RunInfo{}, nil
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return RunInfo{}, fmt.Errorf("chroot: %w", err)
+	}
+	cmd := c.mkarchroot()
+	fmt.Fprintf(log, "==> portmake: creating the base chroot: %s\n", cmd)
+	info, err := RunCommand(ctx, cmd, log)
+	if err != nil {
+		// A half-made root would be taken for a good one next time.
+		if rerr := os.RemoveAll(root); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return info, fmt.Errorf("create base chroot %s: %w", root, err)
+	}
+	c.rootReady = true
+	return info, nil
+}
+
+// removeCopy removes a working copy and its lock file. os.RemoveAll also
+// removes a btrfs subvolume copy as root, since Linux 4.18.
+func (c *Chroot) removeCopy(j *Job) error {
+	dir := filepath.Join(c.Dir, copyName(j))
+	return errors.Join(os.RemoveAll(dir), os.RemoveAll(dir+".lock"))
+}
+
+// Build runs makechrootpkg for j and reports its packages.
+func (c *Chroot) Build(ctx context.Context, j *Job, log io.Writer, deps []string) (out Output, err error) {
+	out.ExitCode = -1
+	if err := c.check(j); err != nil {
+		return out, err
+	}
+	if info, err := c.ensureRoot(ctx, log); err != nil {
+		out.MaxRSS = info.MaxRSS
+		return out, err
+	}
+	if err := freshDir(c.outDir(j)); err != nil {
+		return out, fmt.Errorf("package destination: %w", err)
+	}
+	// A copy left by a crashed run would be reused without being synced
+	// with root: start from a clean one.
+	if err := c.removeCopy(j); err != nil {
+		return out, fmt.Errorf("remove stale working copy: %w", err)
+	}
+	tw := &tailWriter{w: log, max: 16 << 10}
+	info, err := RunCommand(ctx, c.makechrootpkg(j, deps), tw)
+	out.ExitCode, out.MaxRSS = info.ExitCode, info.MaxRSS
+	err = classify(ctx, info, tw.tail(), err)
+
+	// Keep the working copy to debug a failure, unless told otherwise; an
+	// aborted build's copy is temporary and always goes.
+	keep := c.PreserveChroot || (err != nil && ctx.Err() == nil && !c.CleanupOnFailure)
+	if !keep {
+		if rerr := c.removeCopy(j); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove working copy: %w", rerr))
+		}
+	} else {
+		fmt.Fprintf(log, "==> portmake: kept the working copy %s\n", filepath.Join(c.Dir, copyName(j)))
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Files, err = packageList(ctx, c.packageListCmd(j), c.User, c.outDir(j), true)
+	return out, err
+}
+
+// PackageList returns the files a build of j would write.
+func (c *Chroot) PackageList(ctx context.Context, j *Job) ([]string, error) {
+	if err := c.check(j); err != nil {
+		return nil, err
+	}
+	return packageList(ctx, c.packageListCmd(j), c.User, c.outDir(j), false)
+}

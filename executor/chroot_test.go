@@ -1,0 +1,224 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/portmake/portmake/internal/testutil"
+)
+
+// The fake devtools record their argv, one argument per line and a
+// "--end--" line per call, and do what the real ones leave behind: a base
+// root, a working copy with its lock, and package files in $PKGDEST.
+const fakeMakechrootpkg = `
+printf '%s\n' "$@" --end-- >> "$FAKE_RECORD/makechrootpkg"
+r= l=
+while [ $# -gt 0 ]; do
+	case $1 in
+	-r) r=$2; shift ;;
+	-l) l=$2; shift ;;
+	--) break ;;
+	esac
+	shift
+done
+mkdir -p "$r/$l/build" && : > "$r/$l.lock"
+echo "==> Making package: $l"
+if [ -n "$FAKE_FAIL" ]; then echo "==> ERROR: A failure occurred in check()."; exit 2; fi
+for f in $FAKE_OUT; do echo "pkg $f" > "$PKGDEST/$f"; done
+`
+
+const fakeMkarchroot = `
+printf '%s\n' "$@" --end-- >> "$FAKE_RECORD/mkarchroot"
+for a; do last=$prev; prev=$a; done
+mkdir -p "$last"
+`
+
+const demoPKGBUILD = `pkgbase=demo
+pkgname=(demo demo-libs)
+pkgver=1.0
+pkgrel=1
+arch=(x86_64)
+package_demo() { :; }
+package_demo-libs() { :; }
+`
+
+// calls reads a fake's recorded invocations.
+func calls(t *testing.T, record, name string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(record, name))
+	if err != nil {
+		return nil
+	}
+	var out [][]string
+	var cur []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if l == "--end--" {
+			out = append(out, cur)
+			cur = nil
+			continue
+		}
+		cur = append(cur, l)
+	}
+	return out
+}
+
+type chrootFixture struct {
+	record, chroot, pkgdest, src string
+	b                            *Chroot
+}
+
+func newChrootFixture(t *testing.T) *chrootFixture {
+	testutil.RequireTool(t, "makepkg", "sh")
+	bin := t.TempDir()
+	script(t, bin, "makechrootpkg", fakeMakechrootpkg)
+	script(t, bin, "mkarchroot", fakeMkarchroot)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	f := &chrootFixture{record: t.TempDir(), chroot: filepath.Join(t.TempDir(), "chroot"), pkgdest: t.TempDir()}
+	t.Setenv("FAKE_RECORD", f.record)
+	// makepkg --packagelist runs as the build user: the PKGBUILD must be
+	// readable by it.
+	f.src = testutil.BuilderDir(t)
+	if err := os.WriteFile(filepath.Join(f.src, "PKGBUILD"), []byte(demoPKGBUILD), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.ChownTree(t, f.src)
+	f.b = &Chroot{Dir: f.chroot, PacmanConf: "/etc/pacman.conf", MakepkgConf: "/etc/makepkg.conf", CacheDir: "/var/cache/pacman/pkg", PkgDest: f.pkgdest}
+	return f
+}
+
+func (f *chrootFixture) job(id string, stage int) *Job {
+	return &Job{ID: id, Pkgbase: "demo", Version: "1.0-1", Stage: stage, SourceDir: f.src, Arch: "x86_64",
+		// The PKGBUILD's packages, and a file of another build that
+		// happens to land in the same place and must not be reported.
+		Env: []string{"FAKE_OUT=demo-1.0-1-x86_64.pkg.tar.gz demo-libs-1.0-1-x86_64.pkg.tar.gz other-2-1-x86_64.pkg.tar.gz"}}
+}
+
+func TestChrootBuilderInvocations(t *testing.T) {
+	f := newChrootFixture(t)
+	ctx := context.Background()
+	stage1 := f.job("0123456789abcdef", 1)
+	deps := []string{"/pkgs/a-1-1-x86_64.pkg.tar.zst", "/pkgs/b-1-1-x86_64.pkg.tar.zst"}
+	var log bytes.Buffer
+	out, err := f.b.Build(ctx, stage1, &log, deps)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	stage2 := f.job("fedcba9876543210", 2)
+	stage2.IgnoreArch = true
+	if _, err := f.b.Build(ctx, stage2, &log, nil); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	nocheck := f.job("nocheck00000000", 0)
+	nocheck.Nocheck = true
+	if _, err := f.b.Build(ctx, nocheck, &log, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	wantRoot := [][]string{{"-C", "/etc/pacman.conf", "-M", "/etc/makepkg.conf", filepath.Join(f.chroot, "root"), "base-devel"}}
+	if got := calls(t, f.record, "mkarchroot"); !slices.EqualFunc(got, wantRoot, slices.Equal) {
+		t.Errorf("mkarchroot calls %q, want %q (once)", got, wantRoot)
+	}
+	common := []string{"--", "--syncdeps", "--noconfirm", "--log", "--holdver", "--skipinteg"}
+	want := [][]string{
+		append([]string{"-r", f.chroot, "-l", "portmake-demo-0123456789ab", "-d", "/var/cache/pacman/pkg",
+			"-I", deps[0], "-I", deps[1]}, append(common, "--nocheck")...),
+		append([]string{"-r", f.chroot, "-l", "portmake-demo-fedcba987654", "-d", "/var/cache/pacman/pkg"}, append(common, "--ignorearch")...),
+		append([]string{"-r", f.chroot, "-l", "portmake-demo-nocheck00000", "-d", "/var/cache/pacman/pkg"}, append(common, "--nocheck")...),
+	}
+	got := calls(t, f.record, "makechrootpkg")
+	if len(got) != len(want) {
+		t.Fatalf("makechrootpkg calls:\n%q\nwant\n%q", got, want)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("makechrootpkg call %d:\n%q\nwant\n%q", i, got[i], want[i])
+		}
+	}
+	wantFiles := []string{
+		filepath.Join(f.pkgdest, stage1.ID, "demo-1.0-1-x86_64.pkg.tar.gz"),
+		filepath.Join(f.pkgdest, stage1.ID, "demo-libs-1.0-1-x86_64.pkg.tar.gz"),
+	}
+	if !slices.Equal(out.Files, wantFiles) {
+		t.Errorf("files %q, want %q (from makepkg --packagelist, not a glob)", out.Files, wantFiles)
+	}
+	ents, _ := os.ReadDir(f.chroot)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if !slices.Equal(left, []string{"root"}) {
+		t.Errorf("chroot dir holds %v, want only root (working copies removed)", left)
+	}
+}
+
+func TestChrootBuilderKeepsFailedCopies(t *testing.T) {
+	f := newChrootFixture(t)
+	t.Setenv("FAKE_FAIL", "1")
+	j := f.job("aaaaaaaaaaaaaaaa", 0)
+	var log bytes.Buffer
+	out, err := f.b.Build(context.Background(), j, &log, nil)
+	if err == nil || out.ExitCode != 2 {
+		t.Fatalf("exit %d, err %v", out.ExitCode, err)
+	}
+	copyDir := filepath.Join(f.chroot, copyName(j))
+	if _, err := os.Stat(copyDir); err != nil {
+		t.Errorf("the failed build's working copy is gone: %v", err)
+	}
+	if !strings.Contains(log.String(), "kept the working copy "+copyDir) {
+		t.Errorf("log does not say where the copy is:\n%s", log.String())
+	}
+	// The next attempt starts from a clean copy and, told to, cleans up.
+	os.WriteFile(filepath.Join(copyDir, "stale"), nil, 0o644)
+	f.b.CleanupOnFailure = true
+	if _, err := f.b.Build(context.Background(), j, &log, nil); err == nil {
+		t.Fatal("no error")
+	}
+	for _, p := range []string{copyDir, copyDir + ".lock"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left with --cleanup-on-failure", p)
+		}
+	}
+}
+
+func TestChrootDryRunPrintsExactCommands(t *testing.T) {
+	f := newChrootFixture(t)
+	repo := t.TempDir()
+	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: RepoAdd{}}
+	a := f.job("1111111111111111", 1)
+	a.Publish = "core-testing"
+	b := &Job{ID: "2222222222222222", Pkgbase: "demo", Version: "1.0-1", Stage: 2, Deps: []string{a.ID}, SourceDir: f.src, Publish: "core-testing"}
+	var out bytes.Buffer
+	s, err := (&Executor{Builder: f.b, Recorder: newMemRecorder(), Publisher: pub, Options: Options{DryRun: &out}}).Run(context.Background(), []*Job{b, a})
+	if err != nil || !s.OK() {
+		t.Fatal(err, outcomeOf(s))
+	}
+	pd1 := filepath.Join(f.pkgdest, a.ID)
+	dst := filepath.Join(repo, "core-testing", "os", "x86_64")
+	want := strings.NewReplacer("$CHROOT", f.chroot, "$SRC", f.src, "$PD1", pd1, "$PD2", filepath.Join(f.pkgdest, b.ID), "$DST", dst).Replace(
+		`# build demo (stage 1) 1.0-1 [1111111111111111]
+mkarchroot -C /etc/pacman.conf -M /etc/makepkg.conf $CHROOT/root base-devel
+cd $SRC && PKGDEST=$PD1 FAKE_OUT='demo-1.0-1-x86_64.pkg.tar.gz demo-libs-1.0-1-x86_64.pkg.tar.gz other-2-1-x86_64.pkg.tar.gz' makechrootpkg -r $CHROOT -l portmake-demo-111111111111 -d /var/cache/pacman/pkg -- --syncdeps --noconfirm --log --holdver --skipinteg --nocheck
+# publish demo (stage 1) to core-testing
+install -D -m 0644 $PD1/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
+install -D -m 0644 $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+repo-add --quiet --nocolor $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+# build demo (stage 2) 1.0-1 [2222222222222222]
+mkarchroot -C /etc/pacman.conf -M /etc/makepkg.conf $CHROOT/root base-devel
+cd $SRC && PKGDEST=$PD2 makechrootpkg -r $CHROOT -l portmake-demo-222222222222 -d /var/cache/pacman/pkg -I $PD1/demo-1.0-1-x86_64.pkg.tar.gz -I $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz -- --syncdeps --noconfirm --log --holdver --skipinteg
+# publish demo (stage 2) to core-testing
+install -D -m 0644 $PD2/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
+install -D -m 0644 $PD2/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+repo-add --quiet --nocolor $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+`)
+	if out.String() != want {
+		t.Errorf("dry run:\n%s\nwant\n%s", out.String(), want)
+	}
+	if calls(t, f.record, "makechrootpkg") != nil || calls(t, f.record, "mkarchroot") != nil {
+		t.Error("the dry run ran a builder command")
+	}
+}

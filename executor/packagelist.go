@@ -1,0 +1,180 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// DefaultBuildUser is the unprivileged account makepkg runs as when
+// portmake runs as root: makepkg refuses to run as root.
+const DefaultBuildUser = "builder"
+
+// asUser returns the argv prefix that drops to the build user when running
+// as root, and nothing otherwise.
+func asUser(name string) []string {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	if name == "" {
+		name = DefaultBuildUser
+	}
+	return []string{"runuser", "-u", name, "--"}
+}
+
+// chownToUser hands path to the build user when running as root, so that
+// makepkg, which runs as that user, can write there.
+func chownToUser(name, path string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	if name == "" {
+		name = DefaultBuildUser
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("build user: %w (create it with useradd -m %s)", err, name)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return filepath.WalkDir(path, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
+
+// safeID matches job IDs that may name a directory.
+var safeID = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+func checkID(j *Job) error {
+	if !safeID.MatchString(j.ID) || j.ID == "." || j.ID == ".." {
+		return fmt.Errorf("job ID %q cannot name a directory", j.ID)
+	}
+	return nil
+}
+
+// copyName is the per-job name of a chroot working copy or build dir:
+// unique per node, readable in `ls`.
+func copyName(j *Job) string {
+	id := j.ID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "portmake-" + j.Pkgbase + "-" + id
+}
+
+// packageList runs makepkg --packagelist (c) and returns the files it
+// names, moved into outDir, keeping only those that exist when
+// requireExist is set. makepkg computes the names from the PKGBUILD and
+// PKGEXT, so only this build's own files are reported: never a stale
+// version, nor another build's debug package, as a glob would.
+//
+// makepkg insists that PKGDEST be writable by the user it runs as, even
+// just to list names, and outDir may belong to root (the chroot builder),
+// so the listing runs against a scratch PKGDEST owned by the build user
+// and the names are then placed in outDir.
+func packageList(ctx context.Context, c Command, user, outDir string, requireExist bool) ([]string, error) {
+	scratch, err := os.MkdirTemp("", "portmake-packagelist-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	if err := chownToUser(user, scratch); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = mergeEnv(withoutEnv(os.Environ(), "PKGEXT", "PKGDEST", "SRCDEST", "BUILDDIR"), append(c.Env, "PKGDEST="+scratch))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", c, err, strings.TrimSpace(stderr.String()))
+	}
+	var files []string
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		f := filepath.Join(outDir, filepath.Base(l))
+		if requireExist {
+			if _, err := os.Stat(f); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					continue // e.g. a debug package the build did not make
+				}
+				return nil, err
+			}
+		}
+		files = append(files, f)
+	}
+	if requireExist && len(files) == 0 {
+		return nil, fmt.Errorf("the build wrote none of the packages makepkg --packagelist names:\n%s", stdout.String())
+	}
+	return files, nil
+}
+
+// freshDir removes dir and makes it again, empty.
+func freshDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
+// copyTree copies the directory src to dst (which must not exist):
+// regular files with their modes, directories and symlinks as they are.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, info.Mode().Perm()|0o700)
+		case d.Type()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, to)
+		case d.Type().IsRegular():
+			return copyFile(p, to, info.Mode().Perm())
+		default:
+			return nil // sockets, fifos: nothing a build needs
+		}
+	})
+}
+
+func copyFile(src, dst string, perm os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

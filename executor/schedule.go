@@ -1,0 +1,428 @@
+package executor
+
+// The scheduling rules, in the order they apply:
+//
+//  1. A job becomes ready when every in-plan dependency ended Built or
+//     UpToDate. When a dependency ends any other way, the job is Skipped
+//     with the root cause ("dependency gcc failed"), and so are its own
+//     dependents, transitively.
+//  2. A ready job whose ID (node hash) the store holds as built and
+//     published ends UpToDate at once, without a build; its recorded files
+//     serve as -I for its dependents. This is what makes apply resumable
+//     with no --continue flag and makes a second apply build nothing.
+//  3. A ready job whose last build with the same ID failed ends Remembered
+//     unless RetryFailed is set. Its ID changes when any input changes, so
+//     a fixed PKGBUILD is retried without a flag.
+//  4. Among ready jobs the highest Priority starts first (the planner
+//     gives the critical-path length), ties broken by ID so that a run is
+//     reproducible. A job whose Group has a build running waits, and the
+//     next eligible job starts instead: a group never blocks other work.
+//  5. At most Jobs builds run at once, and a slot is refilled as soon as a
+//     build ends, so N builds run whenever N jobs are ready.
+//  6. A failure whose error wraps ErrTransient is retried at once, up to
+//     Retries more attempts, each with its own log and store record.
+//  7. With StopOnFailure, the first failure stops starting new builds;
+//     running builds finish. A cancelled ctx stops starting new builds and
+//     cancels the running ones, which end Aborted and are recorded so.
+//     Everything not started ends Skipped with the reason.
+//
+// Only the coordinating goroutine touches the scheduling state; workers
+// report through a channel. That keeps the per-job overhead to a few
+// microseconds and the store calls in the order the events happened.
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Options are the knobs of a run.
+type Options struct {
+	Jobs          int  // concurrent builds; < 1 means 1
+	StopOnFailure bool // stop starting builds after the first failure
+	RetryFailed   bool // rebuild jobs that failed before with the same hash
+	Retries       int  // extra attempts for transient failures
+	NoUpload      bool // build, but publish nothing
+	LogDir        string
+	KeepLogs      int // newest logs kept per pkgbase; <= 0 keeps all
+	// DryRun, when set, receives the commands each stale job would run
+	// (build and publish) instead of running them. Nothing is written to
+	// the store or the log directory.
+	DryRun io.Writer
+}
+
+// Executor runs jobs. Builder and Recorder are required; Publisher,
+// Sources, Progress and Log are optional.
+type Executor struct {
+	Builder   Builder
+	Publisher Publisher
+	Recorder  Recorder
+	Sources   SourceFetcher
+	Progress  Progress
+	Log       *slog.Logger
+	Options
+}
+
+// Summary is the result of a run.
+type Summary struct {
+	DryRun  bool
+	Jobs    []*Job             // in the order given to Run
+	Results map[string]*Result // by job ID
+	Start   time.Time
+	Wall    time.Duration
+	// Busy is the sum of the durations of every attempt: Busy/(Jobs×Wall)
+	// is the utilisation of the build slots.
+	Busy time.Duration
+}
+
+// Count returns the number of jobs that ended with o.
+func (s *Summary) Count(o Outcome) int {
+	n := 0
+	for _, r := range s.Results {
+		if r.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// OK reports whether every job ended Built or UpToDate: the CLI exits 1
+// otherwise.
+func (s *Summary) OK() bool {
+	for _, r := range s.Results {
+		if !r.Outcome.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// node is the coordinator's view of a job.
+type node struct {
+	job        *Job
+	index      int // input order
+	waiting    int // dependencies not yet Built or UpToDate
+	dependents []*node
+	files      []string // package files once Built or UpToDate
+	result     *Result
+	cause      string // for a skipped node: the root failure, "gcc failed"
+}
+
+type readyHeap []*node
+
+func (h readyHeap) Len() int { return len(h) }
+func (h readyHeap) Less(i, j int) bool {
+	if h[i].job.Priority != h[j].job.Priority {
+		return h[i].job.Priority > h[j].job.Priority
+	}
+	return h[i].job.ID < h[j].job.ID
+}
+func (h readyHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *readyHeap) Push(x any)   { *h = append(*h, x.(*node)) }
+func (h *readyHeap) Pop() any {
+	old := *h
+	n := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return n
+}
+
+// event is a worker's report to the coordinator.
+type event struct {
+	n       *node
+	attempt int       // started events: the attempt number
+	at      time.Time // started events: when
+	result  *Result   // nil for a started event
+}
+
+// Run runs jobs to completion, cancellation or a stop. It returns an error
+// only when the jobs are malformed (duplicate IDs, unknown or cyclic
+// dependencies) or, wrapping ctx.Err(), when the run was interrupted; the
+// per-job outcomes are in the Summary either way.
+func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
+	if e.Builder == nil || e.Recorder == nil {
+		return nil, errors.New("executor: Builder and Recorder are required")
+	}
+	nodes, err := graph(jobs)
+	if err != nil {
+		return nil, err
+	}
+	log := e.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	prog := e.Progress
+	if prog == nil {
+		prog = nopProgress{}
+	}
+	slots := max(e.Jobs, 1)
+	if e.DryRun != nil {
+		slots = 1 // one at a time, so the printed commands come in a reproducible order
+	}
+	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now()}
+	prog.Begin(jobs, slots)
+
+	c := &coordinator{e: e, s: s, log: log, prog: prog, ctx: ctx, byID: make(map[string]*node, len(nodes))}
+	for _, n := range nodes {
+		c.byID[n.job.ID] = n
+	}
+	// Events are buffered so that a worker never waits for the coordinator
+	// to finish the store reads of a completion before it can exit.
+	events := make(chan event, 2*slots)
+	var ready readyHeap
+	var queue []*node // nodes whose dependencies are all decided
+	for _, n := range nodes {
+		if n.waiting == 0 {
+			queue = append(queue, n)
+		}
+	}
+	// settle decides the queued nodes that need no build and pushes the
+	// rest onto the ready heap.
+	// Once the run stops, it still propagates skips, so that a dependent
+	// of an aborted build names it, but starts nothing new.
+	var stopReason string
+	settle := func() {
+		for len(queue) > 0 {
+			n := queue[0]
+			queue = queue[1:]
+			if n.result != nil {
+				queue = append(queue, c.finish(n)...)
+				continue
+			}
+			if stopReason != "" {
+				continue // left undecided: skipped with stopReason at the end
+			}
+			if r := c.precheck(n); r != nil {
+				n.result = r
+				queue = append(queue, c.finish(n)...)
+				continue
+			}
+			heap.Push(&ready, n)
+		}
+	}
+	settle()
+
+	running := 0
+	busyGroups := map[string]bool{}
+	done := ctx.Done()
+	for {
+		if stopReason == "" {
+			var held []*node
+			for running < slots && ready.Len() > 0 {
+				n := heap.Pop(&ready).(*node)
+				if g := n.job.Group; g != "" && busyGroups[g] {
+					held = append(held, n)
+					continue
+				}
+				if g := n.job.Group; g != "" {
+					busyGroups[g] = true
+				}
+				running++
+				deps := c.depFiles(n)
+				go c.work(ctx, n, deps, events)
+			}
+			for _, n := range held {
+				heap.Push(&ready, n)
+			}
+		}
+		if running == 0 {
+			break
+		}
+		select {
+		case ev := <-events:
+			if ev.result == nil {
+				prog.Started(ev.n.job, ev.attempt, ev.at)
+				continue
+			}
+			running--
+			if g := ev.n.job.Group; g != "" {
+				delete(busyGroups, g)
+			}
+			ev.n.result = ev.result
+			s.Busy += ev.result.Duration
+			if e.StopOnFailure && stopReason == "" && !ev.result.Outcome.OK() && ev.result.Outcome != Aborted {
+				stopReason = "stopped after " + display(ev.n.job) + " failed (--stop-on-failure)"
+			}
+			queue = append(queue, ev.n)
+			settle()
+		case <-done:
+			done = nil
+			if stopReason == "" {
+				stopReason = "apply interrupted"
+			}
+		}
+	}
+	// Whatever is undecided was never started.
+	for _, n := range nodes {
+		if n.result == nil {
+			n.result = &Result{Outcome: Skipped, Reason: stopReason}
+			if stopReason == "" {
+				// Unreachable for a well-formed graph; say so rather than
+				// report success for jobs that never ran.
+				n.result.Reason = "not scheduled"
+			}
+			c.record(n)
+		}
+	}
+	s.Wall = time.Since(s.Start)
+	prog.End(s)
+	if err := ctx.Err(); err != nil {
+		return s, fmt.Errorf("apply interrupted: %w", err)
+	}
+	return s, nil
+}
+
+// graph validates jobs and links them.
+func graph(jobs []*Job) ([]*node, error) {
+	byID := make(map[string]*node, len(jobs))
+	nodes := make([]*node, len(jobs))
+	for i, j := range jobs {
+		if j.ID == "" {
+			return nil, fmt.Errorf("job %d (%s): empty ID", i, j.Pkgbase)
+		}
+		if _, dup := byID[j.ID]; dup {
+			return nil, fmt.Errorf("job %s (%s): duplicate ID", j.ID, j.Pkgbase)
+		}
+		n := &node{job: j, index: i}
+		byID[j.ID] = n
+		nodes[i] = n
+	}
+	for _, n := range nodes {
+		for _, d := range n.job.Deps {
+			dn, ok := byID[d]
+			if !ok {
+				return nil, fmt.Errorf("job %s (%s): dependency %s is not in the plan", n.job.ID, display(n.job), d)
+			}
+			n.waiting++
+			dn.dependents = append(dn.dependents, n)
+		}
+	}
+	// Kahn's algorithm: a job that never becomes ready sits on a cycle.
+	wait := make([]int, len(nodes))
+	var q []*node
+	for i, n := range nodes {
+		wait[i] = n.waiting
+		if n.waiting == 0 {
+			q = append(q, n)
+		}
+	}
+	seen := 0
+	for len(q) > 0 {
+		n := q[0]
+		q = q[1:]
+		seen++
+		for _, d := range n.dependents {
+			if wait[d.index]--; wait[d.index] == 0 {
+				q = append(q, d)
+			}
+		}
+	}
+	if seen != len(nodes) {
+		var stuck []string
+		for i, n := range nodes {
+			if wait[i] > 0 {
+				stuck = append(stuck, display(n.job))
+			}
+		}
+		slices.Sort(stuck)
+		return nil, fmt.Errorf("jobs form a dependency cycle (cycles must be split into stages by the plan): %v", stuck)
+	}
+	return nodes, nil
+}
+
+func display(j *Job) string {
+	if j.Stage > 0 {
+		return fmt.Sprintf("%s (stage %d)", j.Pkgbase, j.Stage)
+	}
+	return j.Pkgbase
+}
+
+type coordinator struct {
+	byID map[string]*node
+	e    *Executor
+	s    *Summary
+	log  *slog.Logger
+	prog Progress
+	ctx  context.Context
+}
+
+// precheck applies rules 2 and 3 to a ready node: a non-nil result means
+// it needs no build.
+func (c *coordinator) precheck(n *node) *Result {
+	files, ok, err := c.e.Recorder.Succeeded(c.ctx, n.job.ID)
+	if err != nil {
+		return &Result{Outcome: Failed, Err: fmt.Errorf("%s: look up earlier builds: %w", display(n.job), err)}
+	}
+	if ok {
+		return &Result{Outcome: UpToDate, Files: files, Reason: "built and published with the same inputs"}
+	}
+	if c.e.RetryFailed {
+		return nil
+	}
+	failed, err := c.e.Recorder.FailedBefore(c.ctx, n.job.ID)
+	if err != nil {
+		return &Result{Outcome: Failed, Err: fmt.Errorf("%s: look up earlier failures: %w", display(n.job), err)}
+	}
+	if failed {
+		return &Result{Outcome: Remembered, Reason: "failed before with the same inputs (--retry-failed to try again)"}
+	}
+	return nil
+}
+
+// record stores n's result in the summary and reports it.
+func (c *coordinator) record(n *node) {
+	if _, done := c.s.Results[n.job.ID]; done {
+		return
+	}
+	c.s.Results[n.job.ID] = n.result
+	if n.result.Outcome.OK() {
+		n.files = n.result.Files
+	}
+	c.prog.Finished(n.job, n.result)
+}
+
+// finish records n's result and returns the dependents it decides: those
+// now ready, and, when n did not succeed, those skipped because of it.
+func (c *coordinator) finish(n *node) []*node {
+	c.record(n)
+	var next []*node
+	for _, d := range n.dependents {
+		if d.result != nil {
+			continue // already skipped because of another dependency
+		}
+		if n.result.Outcome.OK() {
+			if d.waiting--; d.waiting == 0 {
+				next = append(next, d)
+			}
+			continue
+		}
+		// Name the root cause, not the chain: a user fixes gcc, not
+		// everything between gcc and this job.
+		cause := n.cause
+		if cause == "" {
+			verb := "failed"
+			if n.result.Outcome == Aborted {
+				verb = "was aborted"
+			}
+			cause = display(n.job) + " " + verb
+		}
+		d.cause = cause
+		d.result = &Result{Outcome: Skipped, Reason: "dependency " + cause}
+		next = append(next, d)
+	}
+	return next
+}
+
+// depFiles returns the package files of n's dependencies, in dependency
+// order, for -I.
+func (c *coordinator) depFiles(n *node) []string {
+	var files []string
+	for _, d := range n.job.Deps {
+		files = append(files, c.byID[d].files...)
+	}
+	return files
+}

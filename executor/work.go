@@ -1,0 +1,161 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// work runs every attempt of one job and reports to the coordinator.
+func (c *coordinator) work(ctx context.Context, n *node, deps []string, events chan<- event) {
+	if c.e.DryRun != nil {
+		events <- event{n: n, result: c.dryRun(ctx, n.job, deps)}
+		return
+	}
+	var r *Result
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		events <- event{n: n, attempt: attempt, at: start}
+		r = c.attempt(ctx, n.job, deps, attempt, start)
+		if r.Outcome != Failed || !errors.Is(r.Err, ErrTransient) || attempt > c.e.Retries || ctx.Err() != nil {
+			break
+		}
+		c.log.Info("retrying a transient failure", "pkgbase", n.job.Pkgbase, "attempt", attempt, "err", r.Err, "log", r.LogPath)
+	}
+	events <- event{n: n, result: r}
+}
+
+// attempt runs one build attempt: log, store record, sources, build,
+// publish, in that order, each recorded before the next begins.
+func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attempt int, start time.Time) *Result {
+	r := &Result{Attempt: attempt, Start: start, ExitCode: -1}
+	defer func() { r.Duration = time.Since(start) }()
+	// The store and the log must learn how an attempt ended even when the
+	// ending is a cancellation.
+	bg := context.WithoutCancel(ctx)
+
+	cmds, err := c.e.Builder.Commands(j, deps)
+	if err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
+		return r
+	}
+	var out io.Writer = io.Discard
+	var blog *BuildLog
+	if c.e.LogDir != "" {
+		blog, err = CreateLog(c.e.LogDir, LogHeader{Job: j, Attempt: attempt, Builder: c.e.Builder.Kind(), Commands: cmds, Start: start})
+		if err != nil {
+			r.Outcome, r.Err = Failed, err
+			return r
+		}
+		out, r.LogPath = blog, blog.Path
+	}
+	closeLog := func() {
+		if blog == nil {
+			return
+		}
+		r.Duration = time.Since(start)
+		if err := blog.Close(r); err != nil {
+			c.log.Warn("build log", "err", err)
+		}
+		if err := RotateLogs(c.e.LogDir, j.Pkgbase, c.e.KeepLogs); err != nil {
+			c.log.Warn("rotate build logs", "err", err)
+		}
+	}
+	defer closeLog()
+
+	id, err := c.e.Recorder.Started(ctx, j, attempt, r.LogPath)
+	if err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: record build start: %w", display(j), err)
+		if ctx.Err() != nil {
+			r.Outcome = Aborted
+		}
+		return r
+	}
+	err = nil
+	if c.e.Sources != nil {
+		if err = c.e.Sources.Fetch(ctx, j, out); err != nil {
+			err = fmt.Errorf("prepare sources: %w", err)
+		}
+	}
+	if err == nil {
+		var o Output
+		o, err = c.e.Builder.Build(ctx, j, out, deps)
+		r.ExitCode, r.MaxRSS, r.Files = o.ExitCode, o.MaxRSS, o.Files
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		r.Outcome, r.Err = Aborted, fmt.Errorf("%s: %w", display(j), err)
+	case err != nil:
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
+	default:
+		r.Outcome = Built
+	}
+	r.Duration = time.Since(start)
+	if err := c.e.Recorder.Finished(bg, id, r); err != nil {
+		// The build may be fine, but a result the store does not hold is
+		// not a result: the next run would not know about it.
+		r.Outcome, r.Err = Failed, errors.Join(r.Err, fmt.Errorf("%s: record build result: %w", display(j), err))
+		return r
+	}
+	if r.Outcome != Built || c.e.NoUpload || j.Publish == "" || c.e.Publisher == nil {
+		return r
+	}
+	// Publishing runs to its end even after a cancellation: it takes
+	// seconds, and a finished build that is not published would have to be
+	// built again.
+	published, err := c.e.Publisher.Publish(bg, j.Publish, r.Files)
+	if err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: publish to %s: %w", display(j), j.Publish, err)
+		fmt.Fprintf(out, "\n==> portmake: %v\n", r.Err)
+		return r
+	}
+	fmt.Fprintf(out, "\n==> portmake: published to %s:\n", j.Publish)
+	for _, f := range published {
+		fmt.Fprintf(out, "  %s\n", f)
+	}
+	if err := c.e.Recorder.Published(bg, id, published); err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: record publication: %w", display(j), err)
+		return r
+	}
+	return r
+}
+
+// dryRun prints what a build of j would run and reports the files it
+// would produce, so that dependents print their -I arguments.
+func (c *coordinator) dryRun(ctx context.Context, j *Job, deps []string) *Result {
+	w := c.e.DryRun
+	r := &Result{Outcome: Built, Reason: "dry run"}
+	cmds, err := c.e.Builder.Commands(j, deps)
+	if err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
+		return r
+	}
+	fmt.Fprintf(w, "# build %s %s [%s]\n", display(j), j.Version, j.ID)
+	for _, cmd := range cmds {
+		fmt.Fprintln(w, cmd)
+	}
+	files, err := c.e.Builder.PackageList(ctx, j)
+	if err != nil {
+		// The source may not be fetched in a dry run; name the packages
+		// by what is known rather than fail the preview.
+		files = []string{fmt.Sprintf("<packages of %s %s>", j.Pkgbase, j.Version)}
+		fmt.Fprintf(w, "# (package list unknown: %v)\n", err)
+	}
+	r.Files = files
+	if !c.e.NoUpload && j.Publish != "" && c.e.Publisher != nil {
+		fmt.Fprintf(w, "# publish %s to %s\n", display(j), j.Publish)
+		for _, cmd := range c.e.Publisher.Commands(j.Publish, files) {
+			fmt.Fprintln(w, cmd)
+		}
+	}
+	return r
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Begin([]*Job, int)            {}
+func (nopProgress) Started(*Job, int, time.Time) {}
+func (nopProgress) Finished(*Job, *Result)       {}
+func (nopProgress) End(*Summary)                 {}
