@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"github.com/portmake/portmake/alpm/srcinfo"
 )
@@ -50,7 +52,20 @@ func (r *Resolver) localSrcinfo(ctx context.Context, dir string) (*srcinfo.Srcin
 		}
 		name, args = "runuser", append([]string{"-u", user, "--", "makepkg"}, args...)
 	}
-	out, err := r.run(ctx, r.gitTimeout(), dir, nil, name, args...)
+	// makepkg insists that BUILDDIR is writable even to print metadata, and
+	// the source dir may not be writable by the build user: give it a
+	// scratch directory of its own.
+	scratch, err := os.MkdirTemp("", "portmake-srcinfo-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	if os.Geteuid() == 0 {
+		if err := chownToUser(scratch, args[1]); err != nil {
+			return nil, err
+		}
+	}
+	out, err := r.run(ctx, r.gitTimeout(), dir, []string{"BUILDDIR=" + scratch}, name, args...)
 	if err != nil {
 		return nil, fmt.Errorf("no .SRCINFO, and makepkg --printsrcinfo failed: %w", err)
 	}
@@ -59,4 +74,15 @@ func (r *Resolver) localSrcinfo(ctx context.Context, dir string) (*srcinfo.Srcin
 		return nil, err
 	}
 	return si, nil
+}
+
+// chownToUser hands dir to the named user.
+func chownToUser(dir, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("build user: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return os.Chown(dir, uid, gid)
 }
