@@ -26,6 +26,16 @@ type CLI struct {
 	Srcinfo  SrcinfoCmd  `cmd:"" help:"Show a parsed .SRCINFO file."`
 	Validate ValidateCmd `cmd:"" help:"Check a Portfile and report every problem."`
 	Fmt      FmtCmd      `cmd:"" help:"Rewrite Portfiles in canonical format."`
+	Plan     PlanCmd     `cmd:"" help:"Diff the repositories and save a build plan."`
+	Show     ShowCmd     `cmd:"" help:"Show a stored plan."`
+	Plans    PlansCmd    `cmd:"" help:"List the stored plans."`
+	Why      WhyCmd      `cmd:"" help:"Explain why a package is in the plan, or why not."`
+	Explain  ExplainCmd  `cmd:"" help:"Show a build's hash inputs and what changed since its last build."`
+	Graph    GraphCmd    `cmd:"" help:"Print the build graph (dot or json)."`
+	Apply    ApplyCmd    `cmd:"" help:"Build the stale nodes of a plan and publish them."`
+	Logs     LogsCmd     `cmd:"" help:"Print or follow the latest build log of a package."`
+	Status   StatusCmd   `cmd:"" help:"Show the current or last apply."`
+	History  HistoryCmd  `cmd:"" help:"Show past builds: duration, peak RSS, result, log."`
 }
 
 // Globals are the flags shared by every command that reads a Portfile.

@@ -1,0 +1,394 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/portmake/portmake/alpm/syncdb"
+	"github.com/portmake/portmake/fetch"
+	"github.com/portmake/portmake/lang"
+	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/sources"
+	"github.com/portmake/portmake/store"
+)
+
+// PlanFlags are the planning options shared by plan and apply.
+type PlanFlags struct {
+	Refresh         bool     `default:"true" negatable:"" help:"Download repository databases (--no-refresh or --refresh=false plans from the cache only)."`
+	UpstreamTesting bool     `name:"upstream-testing" help:"Overlay the upstream testing repositories."`
+	TargetTesting   bool     `name:"target-testing" help:"Overlay the target testing repositories."`
+	Packages        []string `short:"p" sep:"," help:"Force these pkgnames or pkgbases into the plan." placeholder:"PKG"`
+	RebuildRepo     []string `name:"rebuild-repo" sep:"," help:"Rebuild every pkgbase of these repositories." placeholder:"REPO"`
+	PreserveOrder   bool     `name:"preserve-order" help:"Build the --packages in command-line order."`
+	SingleStage     bool     `name:"single-stage" help:"Build each dependency cycle once instead of twice."`
+	Bootstrap       bool     `help:"Plan the build.bootstrap toolchain as its own staged sub-plan."`
+	Missing         bool     `help:"List upstream pkgbases that the target lacks."`
+	NoCheck         bool     `name:"nocheck" help:"Ignore checkdepends and build everything with --nocheck."`
+	Exclude         []string `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
+}
+
+// session is an opened Portfile with its store.
+type session struct {
+	pf       *lang.Portfile
+	st       *store.Store
+	stateDir string
+}
+
+func openSession(env *Env, g *Globals) (*session, error) {
+	pf, err := loadPortfile(env, g)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(pf.StatePath())
+	if err != nil {
+		return nil, err
+	}
+	st.Log = env.Log
+	return &session{pf: pf, st: st, stateDir: filepath.Dir(pf.StatePath())}, nil
+}
+
+func (s *session) Close() error { return s.st.Close() }
+
+// dbRef is one repository database a plan reads.
+type dbRef struct {
+	pair int    // index into pf.Repos
+	side string // "upstream" or "target"
+	test bool   // a testing overlay
+	url  string
+}
+
+func (s *session) dbRefs(f *PlanFlags) []dbRef {
+	var refs []dbRef
+	for i, r := range s.pf.Repos {
+		add := func(side string, test bool, loc lang.Location) {
+			if !loc.IsZero() {
+				refs = append(refs, dbRef{pair: i, side: side, test: test, url: loc.String()})
+			}
+		}
+		add("upstream", false, r.Upstream)
+		if f.UpstreamTesting {
+			add("upstream", true, r.UpstreamTesting)
+		}
+		add("target", false, r.Target)
+		if f.TargetTesting {
+			add("target", true, r.TargetTesting)
+		}
+	}
+	return refs
+}
+
+// fetchDBs downloads (or revalidates) every database and reads it. Any
+// failure is an error that names the URL: a plan is never made from a
+// repository that silently went missing.
+func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef, []*fetch.Result, []*syncdb.DB, error) {
+	refs := s.dbRefs(f)
+	urls := make([]string, len(refs))
+	for i, r := range refs {
+		urls[i] = r.url
+	}
+	fe := &fetch.Fetcher{CacheDir: filepath.Join(s.stateDir, "cache", "db"), Offline: !f.Refresh, Log: env.Log}
+	results, err := fe.FetchAll(ctx, urls, 8)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dbs := make([]*syncdb.DB, len(refs))
+	errs := make([]error, len(refs))
+	done := make(chan int)
+	for i := range refs {
+		go func() {
+			db, err := syncdb.ReadFile(results[i].Path)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", fetch.Redact(urls[i]), err)
+			}
+			dbs[i], errs[i] = db, err
+			done <- i
+		}()
+	}
+	for range refs {
+		<-done
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, nil, err
+	}
+	return refs, results, dbs, nil
+}
+
+// buildPlan runs the whole planning pipeline: databases, new sources,
+// a first plan to learn which pkgbases need a source, their resolution,
+// then the final hashed plan.
+func (s *session) buildPlan(env *Env, f *PlanFlags) (*planner.Plan, error) {
+	ctx := env.Ctx
+	pf := s.pf
+	refs, results, dbs, err := s.fetchDBs(ctx, env, f)
+	if err != nil {
+		return nil, err
+	}
+	in := &planner.Input{
+		Arch:         pf.Arch(),
+		UpstreamArch: pf.Port.UpstreamArch,
+		Overrides:    map[string]planner.Override{},
+		Sources:      map[string]planner.Source{},
+		Options: planner.Options{
+			Packages: f.Packages, RebuildRepos: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
+			SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck || pf.Build.NoCheck,
+			Exclude: f.Exclude,
+		},
+		Bootstrap: lang.Names(pf.Build.Bootstrap),
+		Meta: planner.Meta{
+			PortfileHash: pf.Hash,
+			CommandLine:  os.Args,
+		},
+	}
+	for _, r := range pf.Repos {
+		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
+	}
+	for i, ref := range refs {
+		repo := &planner.Repo{Name: dbs[i].Name, Packages: dbs[i].Packages}
+		rp := &in.Repos[ref.pair]
+		switch {
+		case ref.side == "upstream" && !ref.test:
+			rp.Upstream = repo
+		case ref.side == "upstream":
+			rp.UpstreamTesting = repo
+		case !ref.test:
+			rp.Target = repo
+		default:
+			rp.TargetTesting = repo
+		}
+		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: fetch.Redact(ref.url), SHA256: results[i].SHA256})
+	}
+	for _, e := range pf.Blacklist.Entries {
+		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,
+			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
+	}
+	for _, o := range pf.Packages {
+		in.Overrides[o.Name] = planner.Override{Nocheck: o.NoCheck, Group: o.Group}
+	}
+	if in.BuildEnv, err = buildEnv(pf); err != nil {
+		return nil, err
+	}
+
+	res := s.resolver(env)
+	newSources, err := s.newSources(ctx, res, in.Arch)
+	if err != nil {
+		return nil, err
+	}
+	in.NewSources = newSources
+	for _, ns := range newSources {
+		in.Sources[ns.Source.Recipe.Pkgbase] = ns.Source
+	}
+
+	// First pass: which pkgbases are planned, so only they cost a source
+	// lookup. The second pass hashes them with their resolved sources.
+	first, err := planner.Build(in)
+	if err != nil {
+		return nil, err
+	}
+	var reqs []sources.Request
+	seen := map[string]bool{}
+	for _, n := range first.Nodes {
+		if _, ok := in.Sources[n.Pkgbase]; ok || seen[n.Pkgbase] {
+			continue
+		}
+		seen[n.Pkgbase] = true
+		q := sources.Request{Pkgbase: n.Pkgbase, Version: n.Version, Kind: sources.Official}
+		if o := pf.Package(n.Pkgbase); o != nil {
+			q.Kind, q.Branch, q.Tag, q.Commit = sources.Override, o.Branch, o.Tag, o.Commit
+			if !o.Git.IsZero() {
+				q.Git = o.Git.String()
+			}
+		}
+		reqs = append(reqs, q)
+	}
+	if len(reqs) > 0 {
+		resolved, err := res.Resolve(ctx, reqs)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range resolved {
+			src := planner.Source{Kind: planner.SourceKind(r.Kind.String()), URL: fetch.Redact(r.URL), Ref: r.Ref, Commit: r.Commit}
+			if src.Patches, err = patchRefs(pf.Package(r.Pkgbase)); err != nil {
+				return nil, err
+			}
+			in.Sources[r.Pkgbase] = src
+		}
+	}
+	return planner.Build(in)
+}
+
+func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
+	mk, err := os.ReadFile(pf.MakepkgConf())
+	if err != nil {
+		return planner.BuildEnv{}, err
+	}
+	pc, err := os.ReadFile(pf.PacmanConf())
+	if err != nil {
+		return planner.BuildEnv{}, err
+	}
+	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder}, nil
+}
+
+func patchRefs(o *lang.PackageOverride) ([]planner.PatchRef, error) {
+	if o == nil {
+		return nil, nil
+	}
+	var refs []planner.PatchRef
+	for _, p := range o.Patches {
+		for _, file := range p.Files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("package %q: patch: %w", o.Name, err)
+			}
+			sum := sha256.Sum256(data)
+			refs = append(refs, planner.PatchRef{Name: filepath.Base(file), SHA256: hex.EncodeToString(sum[:])})
+		}
+	}
+	return refs, nil
+}
+
+func (s *session) resolver(env *Env) *sources.Resolver {
+	pf := s.pf
+	r := &sources.Resolver{
+		Packaging: pf.Sources.Packaging,
+		CacheDir:  filepath.Join(s.stateDir, "cache", "src"),
+		Cache:     storeCache{s.st},
+		Log:       env.Log,
+	}
+	if !pf.Sources.State.IsZero() {
+		r.State = pf.Sources.State.String()
+		for _, repo := range pf.Repos {
+			if !repo.PortOnly() {
+				r.StateRepos = append(r.StateRepos, repo.Name+"-"+pf.Port.UpstreamArch)
+			}
+		}
+	}
+	if pf.AUR != nil {
+		r.AURURL = pf.AUR.URL.String()
+	}
+	return r
+}
+
+// newSources resolves the AUR and local packages: their .SRCINFO gives
+// the version and dependencies the planner compares with the target.
+func (s *session) newSources(ctx context.Context, res *sources.Resolver, arch string) ([]planner.NewSource, error) {
+	pf := s.pf
+	var reqs []sources.Request
+	repoOf := map[string]string{}
+	if pf.AUR != nil {
+		for _, name := range lang.Names(pf.AUR.Packages) {
+			reqs = append(reqs, sources.Request{Pkgbase: name, Kind: sources.AUR})
+			repoOf[name] = pf.AUR.Repo
+		}
+	}
+	if pf.Local != nil {
+		bases, err := pf.Local.Pkgbases()
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range bases {
+			reqs = append(reqs, sources.Request{Pkgbase: name, Kind: sources.Local, Dir: filepath.Join(pf.Local.Path.Path, name)})
+			repoOf[name] = pf.Local.Repo
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	resolved, err := res.Resolve(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]planner.NewSource, 0, len(resolved))
+	for _, r := range resolved {
+		recipe := &planner.Recipe{Pkgbase: r.Pkgbase, Version: r.Srcinfo.Version()}
+		for _, p := range r.Srcinfo.ForArch(arch) {
+			recipe.Packages = append(recipe.Packages, planner.SplitPackage{Name: p.Name, Arch: p.Arch,
+				Depends: p.Depends, MakeDepends: p.MakeDepends, CheckDepends: p.CheckDepends, Provides: p.Provides})
+		}
+		src := planner.Source{Kind: planner.SourceKind(r.Kind.String()), URL: fetch.Redact(r.URL), Ref: r.Ref,
+			Commit: r.Commit, TreeHash: r.TreeHash, Recipe: recipe}
+		var err error
+		if src.Patches, err = patchRefs(pf.Package(r.Pkgbase)); err != nil {
+			return nil, err
+		}
+		out = append(out, planner.NewSource{Repo: repoOf[r.Pkgbase], Source: src})
+	}
+	return out, nil
+}
+
+// storeCache keeps source resolutions (a tag's commit) in the state DB so
+// that a re-plan makes no network calls for them.
+type storeCache struct{ st *store.Store }
+
+func (c storeCache) Get(ctx context.Context, key string) (string, bool, error) {
+	r, err := c.st.SourceResolution(ctx, key)
+	if err != nil || r == nil {
+		return "", false, err
+	}
+	return r.Commit, true, nil
+}
+
+func (c storeCache) Put(ctx context.Context, key, value string) error {
+	return c.st.SaveSourceResolution(ctx, &store.Resolution{Key: key, Commit: value})
+}
+
+// savePlan stores p and returns its id.
+func (s *session) savePlan(ctx context.Context, p *planner.Plan, summary string) (int64, error) {
+	doc, err := planner.Encode(p)
+	if err != nil {
+		return 0, err
+	}
+	sp := &store.Plan{
+		PortfileHash: p.Meta.PortfileHash,
+		CommandLine:  strings.Join(p.Meta.CommandLine, " "),
+		Arch:         p.Arch,
+		Summary:      summary,
+		Doc:          doc,
+	}
+	for _, d := range p.Meta.DBs {
+		sp.Inputs = append(sp.Inputs, store.Input{Kind: "db:" + d.Side, Name: d.Repo, URL: d.URL, SHA256: d.SHA256})
+	}
+	for _, n := range p.Nodes {
+		sn := store.Node{Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo,
+			Reason: n.Reason.Kind.String(), ReasonDetail: n.Reason.Detail, Stage: n.Stage, Cycle: n.Cycle,
+			Hash: n.Hash, Priority: n.Priority}
+		for _, h := range n.HashInputs {
+			sn.HashInputs = append(sn.HashInputs, store.KV{Key: h.Key, Value: h.Value})
+		}
+		sp.Nodes = append(sp.Nodes, sn)
+		for _, d := range n.Deps {
+			kinds := make([]string, len(d.Kinds))
+			for i, k := range d.Kinds {
+				kinds[i] = k.String()
+			}
+			sort.Strings(kinds)
+			sp.Edges = append(sp.Edges, store.Edge{From: n.ID, To: d.ID, Kind: strings.Join(kinds, ",")})
+		}
+	}
+	return s.st.SavePlan(ctx, sp)
+}
+
+// loadPlan returns a stored plan (id <= 0: the latest).
+func (s *session) loadPlan(ctx context.Context, id int64) (*planner.Plan, int64, error) {
+	sp, err := s.st.Plan(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			if id <= 0 {
+				return nil, 0, errors.New("no stored plan: run portmake plan first")
+			}
+			return nil, 0, fmt.Errorf("no plan with id %d (see portmake plans)", id)
+		}
+		return nil, 0, err
+	}
+	p, err := planner.Decode(sp.Doc)
+	if err != nil {
+		return nil, 0, fmt.Errorf("plan %d: %w", sp.ID, err)
+	}
+	return p, sp.ID, nil
+}

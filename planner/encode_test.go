@@ -1,0 +1,33 @@
+package planner
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	in := simple([]string{"a 2-1 d=b", "b 2-1", "c 1-1 d=a m=b"}, []string{"a 1-1", "b 1-1"})
+	p, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Nodes) != len(p.Nodes) || q.Node(p.Nodes[0].ID) == nil {
+		t.Fatalf("decoded plan lost its nodes or index: %+v", q.Nodes)
+	}
+	if !reflect.DeepEqual(q.Nodes, p.Nodes) || !reflect.DeepEqual(q.Bases, p.Bases) {
+		t.Fatalf("decoded plan differs")
+	}
+	again, _ := Encode(q)
+	if !bytes.Equal(again, data) {
+		t.Fatal("Encode(Decode(x)) != x")
+	}
+}
