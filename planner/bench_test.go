@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portmake/portmake/internal/testutil"
+	"github.com/portmake/portmake/internal/archweb"
 )
 
 // fullSize is the benchmark scenario: upstream is every archweb package;
 // the target is the same with about 10% of the pkgbases older and 5%
 // missing, chosen by a hash of the pkgbase so every run is the same.
 func fullSize(tb testing.TB) *Input {
-	pkgs, repos := testutil.Archweb(tb)
+	pkgs, repos := archweb.Load(tb)
 	names := []string{"core", "extra", "multilib"}
 	in := &Input{Arch: "x86_64", UpstreamArch: "x86_64", BuildEnv: BuildEnv{MakepkgConf: []byte("x"), PacmanConf: []byte("y"), Builder: "chroot"}}
 	idx := map[string]int{}

@@ -2,25 +2,21 @@ package pkgfile
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/portmake/portmake/alpm/compress"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/portmake/portmake/alpm"
-	"github.com/ulikunitz/xz"
 )
 
 // MaxSigSize is the largest detached package signature repo-add accepts.
@@ -116,7 +112,7 @@ func ReadSig(path string) (string, error) {
 // except those whose first path element (after any leading "./") starts
 // with '.', such as .PKGINFO, .MTREE and .INSTALL.
 func scan(r io.Reader) (pkginfo []byte, files []string, err error) {
-	dr, err := decompress(r)
+	dr, _, err := compress.Decompress(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -174,38 +170,4 @@ func trimDotSlash(s string) string {
 			return s
 		}
 	}
-}
-
-// decompress picks a decompressor by magic bytes. syncdb.Decompress does the
-// same, but syncdb imports this package (to add packages to databases), so
-// this package cannot import syncdb.
-func decompress(r io.Reader) (io.ReadCloser, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := br.Peek(6)
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		return zr, nil
-	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		return zr.IOReadCloser(), nil
-	case bytes.HasPrefix(head, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
-		xr, err := xz.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("xz: %w", err)
-		}
-		return io.NopCloser(xr), nil
-	case bytes.HasPrefix(head, []byte("BZh")):
-		return io.NopCloser(bzip2.NewReader(br)), nil
-	}
-	return io.NopCloser(br), nil
 }

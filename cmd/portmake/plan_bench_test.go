@@ -17,6 +17,7 @@ import (
 
 	"github.com/portmake/portmake/alpm"
 	"github.com/portmake/portmake/alpm/syncdb"
+	"github.com/portmake/portmake/internal/archweb"
 	"github.com/portmake/portmake/internal/testutil"
 	"github.com/portmake/portmake/sources"
 )
@@ -38,7 +39,7 @@ func TestPlanFullSize(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	pkgs, repos := testutil.Archweb(t)
+	pkgs, repos := archweb.Load(t)
 	names := []string{"core", "extra", "multilib"}
 	up := map[string][]*alpm.Package{}
 	tg := map[string][]*alpm.Package{}

@@ -1,4 +1,6 @@
-package testutil
+// Package archweb loads the corpus's full x86_64 package dump for tests and
+// benchmarks. It is imported only from _test.go files.
+package archweb
 
 import (
 	"bufio"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/internal/testutil"
 )
 
 // archwebPackage is one line of the archlinux.org packages API dump.
@@ -35,12 +38,12 @@ var (
 	archwebErr  error
 )
 
-// Archweb returns the 14,562 packages of the corpus's full x86_64 dump and,
+// Load returns the 14,562 packages of the corpus's full x86_64 dump and,
 // for each, the repository it belongs to. It is read once per test binary;
 // callers must not modify the packages.
-func Archweb(tb testing.TB) ([]*alpm.Package, []string) {
+func Load(tb testing.TB) ([]*alpm.Package, []string) {
 	tb.Helper()
-	path := filepath.Join(Corpus(tb), "archweb_x86_64_2024-11-29.jsonl.gz")
+	path := filepath.Join(testutil.Corpus(tb), "archweb_x86_64_2024-11-29.jsonl.gz")
 	archwebOnce.Do(func() {
 		f, err := os.Open(path)
 		if err != nil {
