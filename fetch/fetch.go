@@ -72,6 +72,10 @@ const (
 // every field but CacheDir is usable. A Fetcher is safe for concurrent use;
 // do not copy it after first use.
 type Fetcher struct {
+	// Check, when set, validates a downloaded body (a temporary file)
+	// before it replaces the cached copy; an error rejects the download.
+	Check func(url, path string) error
+
 	// CacheDir is the cache directory, under the state directory (for
 	// example .portmake/cache/db). It is created on first use.
 	CacheDir string
@@ -446,6 +450,14 @@ func (f *Fetcher) store(resp *http.Response, shown, key string) (*Result, *attem
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, &attemptError{err: fmt.Errorf("cache: %w", err)}
+	}
+	// A body can be complete as far as HTTP can tell and still not be a
+	// database (a mirror serving a file cut short): the caller's Check
+	// parses it before it may replace a good cached copy.
+	if f.Check != nil {
+		if err := f.Check(shown, tmp.Name()); err != nil {
+			return nil, &attemptError{err: err}
+		}
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	sc := &sidecar{

@@ -250,10 +250,12 @@ func (run *resolveRun) resolve(ctx context.Context, res *Resolved, q Request) er
 }
 
 func (r *Resolver) packagingURL(pkgbase string) (string, error) {
-	if !strings.Contains(r.Packaging, "{project}") {
-		return "", fmt.Errorf("packaging URL template %q has no {project}", Redact(r.Packaging))
+	// {project} is the GitLab path (devtools' rules); {pkgbase} is the
+	// name as it is, for forges that keep it.
+	if !strings.Contains(r.Packaging, "{project}") && !strings.Contains(r.Packaging, "{pkgbase}") {
+		return "", fmt.Errorf("packaging URL template %q has neither {project} nor {pkgbase}", Redact(r.Packaging))
 	}
-	u := strings.ReplaceAll(r.Packaging, "{project}", ProjectPath(pkgbase))
+	u := strings.NewReplacer("{project}", ProjectPath(pkgbase), "{pkgbase}", pkgbase).Replace(r.Packaging)
 	return u, checkURL(u)
 }
 

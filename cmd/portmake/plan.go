@@ -108,8 +108,9 @@ func (c *WhyCmd) Run(env *Env, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, view.Why(p, c.Package))
-	return nil
+	// view.Why ends its text with a newline already.
+	_, err = fmt.Fprint(env.Stdout, view.Why(p, c.Package))
+	return err
 }
 
 // ExplainCmd shows a node's hash inputs and which changed since the last

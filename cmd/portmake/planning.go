@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/fetch"
@@ -93,7 +94,9 @@ func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef
 	for i, r := range refs {
 		urls[i] = r.url
 	}
-	fe := &fetch.Fetcher{CacheDir: filepath.Join(s.stateDir, "cache", "db"), Offline: !f.Refresh, Log: env.Log}
+	fe := &fetch.Fetcher{CacheDir: filepath.Join(s.stateDir, "cache", "db"), Offline: !f.Refresh, Log: env.Log,
+		Check:   checkDB,
+		Backoff: fetchBackoff(env)}
 	results, err := fe.FetchAll(ctx, urls, 8)
 	if err != nil {
 		return nil, nil, nil, err
@@ -118,6 +121,36 @@ func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef
 		return nil, nil, nil, err
 	}
 	return refs, results, dbs, nil
+}
+
+// fetchBackoff reads the hidden PORTMAKE_FETCH_BACKOFF (a Go duration such
+// as "1ms"): the base delay between download retries. It is not a flag
+// because a user has no reason to change it; it exists so that the
+// testscript scenarios of failing mirrors do not wait seconds per retry.
+// Zero (unset) keeps fetch.DefaultBackoff.
+func fetchBackoff(env *Env) time.Duration {
+	v := os.Getenv("PORTMAKE_FETCH_BACKOFF")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		env.Log.Warn("ignoring PORTMAKE_FETCH_BACKOFF: want a positive duration such as 10ms", "value", v)
+		return 0
+	}
+	return d
+}
+
+// checkDB parses a downloaded database before fetch lets it replace the
+// cached copy, so a file cut short never displaces a good one.
+func checkDB(url, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = syncdb.Read(f, url)
+	return err
 }
 
 // buildPlan runs the whole planning pipeline: databases, new sources,
