@@ -99,18 +99,11 @@ type WhyCmd struct {
 }
 
 func (c *WhyCmd) Run(env *Env, g *Globals) error {
-	s, err := openSession(env, g)
-	if err != nil {
+	return withPlan(env, g, c.Plan, func(_ *session, p *planner.Plan) error {
+		// view.Why ends its text with a newline already.
+		_, err := fmt.Fprint(env.Stdout, view.Why(p, c.Package))
 		return err
-	}
-	defer s.Close()
-	p, _, err := s.loadPlan(env.Ctx, c.Plan)
-	if err != nil {
-		return err
-	}
-	// view.Why ends its text with a newline already.
-	_, err = fmt.Fprint(env.Stdout, view.Why(p, c.Package))
-	return err
+	})
 }
 
 // ExplainCmd shows a node's hash inputs and which changed since the last
@@ -121,15 +114,10 @@ type ExplainCmd struct {
 }
 
 func (c *ExplainCmd) Run(env *Env, g *Globals) error {
-	s, err := openSession(env, g)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	p, _, err := s.loadPlan(env.Ctx, c.Plan)
-	if err != nil {
-		return err
-	}
+	return withPlan(env, g, c.Plan, func(s *session, p *planner.Plan) error { return c.explain(env, s, p) })
+}
+
+func (c *ExplainCmd) explain(env *Env, s *session, p *planner.Plan) error {
 	nodes := p.NodesOf(c.Package)
 	if n := p.Node(c.Package); n != nil {
 		nodes = nodes[:0:0]
@@ -167,17 +155,25 @@ type GraphCmd struct {
 }
 
 func (c *GraphCmd) Run(env *Env, g *Globals) error {
+	return withPlan(env, g, c.Plan, func(_ *session, p *planner.Plan) error {
+		if c.Format == "json" {
+			return view.RenderGraphJSON(env.Stdout, p)
+		}
+		return view.RenderDOT(env.Stdout, p)
+	})
+}
+
+// withPlan opens the Portfile's store and runs fn on a stored plan (id <= 0:
+// the latest).
+func withPlan(env *Env, g *Globals, id int64, fn func(*session, *planner.Plan) error) error {
 	s, err := openSession(env, g)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	p, _, err := s.loadPlan(env.Ctx, c.Plan)
+	p, _, err := s.loadPlan(env.Ctx, id)
 	if err != nil {
 		return err
 	}
-	if c.Format == "json" {
-		return view.RenderGraphJSON(env.Stdout, p)
-	}
-	return view.RenderDOT(env.Stdout, p)
+	return fn(s, p)
 }
