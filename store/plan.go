@@ -258,6 +258,24 @@ func decodeKVs(s string) ([]KV, error) {
 // Plan loads a stored plan; id 0 or negative means the latest one. A
 // missing plan is an error wrapping ErrNotFound.
 func (s *Store) Plan(ctx context.Context, id int64) (*Plan, error) {
+	p, err := s.planHeader(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadPlanRows(ctx, p); err != nil {
+		return nil, fmt.Errorf("plan %d: %w", p.ID, err)
+	}
+	return p, nil
+}
+
+// PlanDoc loads only a stored plan's row and document, without its nodes,
+// edges and inputs: what re-rendering a plan needs, at a fraction of the
+// cost of Plan.
+func (s *Store) PlanDoc(ctx context.Context, id int64) (*Plan, error) {
+	return s.planHeader(ctx, id)
+}
+
+func (s *Store) planHeader(ctx context.Context, id int64) (*Plan, error) {
 	// A saved plan never changes, so reading its tables one after the other
 	// without a transaction is consistent.
 	q := `SELECT id, created_at, portfile_hash, command_line, arch, summary, doc FROM plans `
@@ -286,9 +304,6 @@ func (s *Store) Plan(ctx context.Context, id int64) (*Plan, error) {
 		}
 	} else {
 		p.Doc = nil
-	}
-	if err := s.loadPlanRows(ctx, &p); err != nil {
-		return nil, fmt.Errorf("plan %d: %w", p.ID, err)
 	}
 	return &p, nil
 }

@@ -834,3 +834,26 @@ func BenchmarkStartFinishBuild(b *testing.B) {
 		}
 	}
 }
+
+func TestPlanDocSkipsRows(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	id, err := s.SavePlan(ctx, &Plan{PortfileHash: "h", Arch: "aarch64", Summary: "Plan: 1 to build.", Doc: []byte(`{"x":1}`),
+		Nodes: []Node{{Pkgbase: "a", Version: "1-1", Hash: "ha"}}, Inputs: []Input{{Kind: "db", Name: "core", URL: "u", SHA256: "s"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.PlanDoc(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != id || string(p.Doc) != `{"x":1}` || p.Summary != "Plan: 1 to build." {
+		t.Fatalf("PlanDoc = %+v", p)
+	}
+	if p.Nodes != nil || p.Inputs != nil {
+		t.Fatalf("PlanDoc loaded rows: %+v", p)
+	}
+	if _, err := s.PlanDoc(ctx, id+1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("PlanDoc(missing) = %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/portmake/portmake/alpm/srcinfo"
 	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/planner"
@@ -131,18 +132,14 @@ func (c *ApplyCmd) plan(env *Env, s *session) (*planner.Plan, int64, error) {
 		}
 		return p, id, nil
 	}
-	p, err := s.buildPlan(env, &c.PlanFlags)
-	if err != nil {
-		return nil, 0, err
-	}
-	id, err := s.savePlan(env.Ctx, p, view.SummaryLine(p))
+	p, id, reused, err := s.plan(env, &c.PlanFlags)
 	if err != nil {
 		return nil, 0, err
 	}
 	if err := view.RenderHuman(env.Stdout, p); err != nil {
 		return nil, 0, err
 	}
-	fmt.Fprintf(env.Stdout, "\nSaved plan %d.\n", id)
+	fmt.Fprintf(env.Stdout, "\n%s\n", savedLine(id, reused))
 	return p, id, nil
 }
 
@@ -159,7 +156,7 @@ func (s *session) checkFresh(env *Env, p *planner.Plan, f *PlanFlags) error {
 			flags.TargetTesting = flags.TargetTesting || d.Side == "target"
 		}
 	}
-	_, results, _, err := s.fetchDBs(env.Ctx, env, &flags)
+	_, results, err := s.fetchDBs(env.Ctx, env, &flags)
 	if err != nil {
 		return err
 	}
@@ -298,6 +295,19 @@ func (c *ApplyCmd) executor(env *Env, s *session, p *planner.Plan, nodes []*plan
 	return ex, nil
 }
 
+// needsIgnoreArch reports whether makepkg needs --ignorearch to build
+// packages with these arch=() lists for target: makepkg checks the arch of
+// every pkgname of a split package, so one that lacks target is enough.
+// Ports build x86_64 PKGBUILDs for other architectures all the time.
+func needsIgnoreArch(arches [][]string, target string) bool {
+	for _, a := range arches {
+		if executor.NeedsIgnoreArch(a, target) {
+			return true
+		}
+	}
+	return false
+}
+
 func jobsFor(s *session, nodes []*planner.Node) []*executor.Job {
 	byID := map[string]*planner.Node{}
 	for _, n := range nodes {
@@ -313,6 +323,13 @@ func jobsFor(s *session, nodes []*planner.Node) []*executor.Job {
 			NoDeps: s.pf.Build.Builder == "makepkg",
 			// The source fetcher fills this directory before the build.
 			SourceDir: sourceDir(s, n),
+		}
+		if n.Source != nil && n.Source.Recipe != nil {
+			var arches [][]string
+			for _, p := range n.Source.Recipe.Packages {
+				arches = append(arches, p.Arch)
+			}
+			j.IgnoreArch = needsIgnoreArch(arches, j.Arch)
 		}
 		for _, d := range n.Deps {
 			if dn := byID[d.ID]; dn != nil {
@@ -411,6 +428,19 @@ func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Write
 		}
 		if err := gitCheckout(ctx, log, url, src.Commit, dst); err != nil {
 			return err
+		}
+	}
+	if n.Source.Recipe == nil {
+		// An official source's arch list is known only once it is checked
+		// out: its .SRCINFO says it (packaging repositories commit one).
+		if si, err := srcinfo.ParseFile(filepath.Join(dst, ".SRCINFO")); err == nil {
+			var arches [][]string
+			for _, p := range si.ForArch(j.Arch) {
+				arches = append(arches, p.Arch)
+			}
+			j.IgnoreArch = needsIgnoreArch(arches, j.Arch)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("read the .SRCINFO of %s: %w", j.Pkgbase, err)
 		}
 	}
 	if o := f.s.pf.Package(j.Pkgbase); o != nil {

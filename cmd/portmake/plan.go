@@ -20,20 +20,14 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 		return err
 	}
 	defer s.Close()
-	p, err := s.buildPlan(env, &c.PlanFlags)
+	p, id, reused, err := s.plan(env, &c.PlanFlags)
 	if err != nil {
 		return err
 	}
-	id, err := s.savePlan(env.Ctx, p, view.SummaryLine(p))
-	if err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
 	if c.JSON {
 		err = view.RenderJSON(env.Stdout, p)
-	} else {
-		if err = view.RenderHuman(env.Stdout, p); err == nil {
-			fmt.Fprintf(env.Stdout, "\nSaved plan %d. Apply it with: portmake apply %d\n", id, id)
-		}
+	} else if err = view.RenderHuman(env.Stdout, p); err == nil {
+		fmt.Fprintf(env.Stdout, "\n%s Apply it with: portmake apply %d\n", savedLine(id, reused), id)
 	}
 	if err != nil {
 		return err
@@ -176,4 +170,13 @@ func withPlan(env *Env, g *Globals, id int64, fn func(*session, *planner.Plan) e
 		return err
 	}
 	return fn(s, p)
+}
+
+// savedLine says where the plan is: freshly saved, or an earlier plan that
+// was made from exactly the same inputs.
+func savedLine(id int64, reused bool) string {
+	if reused {
+		return fmt.Sprintf("Plan %d is unchanged: nothing it was made from has changed.", id)
+	}
+	return fmt.Sprintf("Saved plan %d.", id)
 }

@@ -35,6 +35,9 @@ func TestPlanFullSize(t *testing.T) {
 	}
 	testutil.RequireTool(t, "git")
 	dir := t.TempDir()
+	if d := os.Getenv("PORTMAKE_PERF_DIR"); d != "" {
+		dir = d // keep the scenario for profiling
+	}
 	bin := filepath.Join(dir, "portmake")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/portmake/portmake/fetch"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/planner/view"
 	"github.com/portmake/portmake/sources"
 	"github.com/portmake/portmake/store"
 )
@@ -88,7 +92,7 @@ func (s *session) dbRefs(f *PlanFlags) []dbRef {
 // fetchDBs downloads (or revalidates) every database and reads it. Any
 // failure is an error that names the URL: a plan is never made from a
 // repository that silently went missing.
-func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef, []*fetch.Result, []*syncdb.DB, error) {
+func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef, []*fetch.Result, error) {
 	refs := s.dbRefs(f)
 	urls := make([]string, len(refs))
 	for i, r := range refs {
@@ -99,8 +103,13 @@ func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef
 		Backoff: fetchBackoff(env)}
 	results, err := fe.FetchAll(ctx, urls, 8)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
+	return refs, results, nil
+}
+
+// readDBs parses the fetched databases, in parallel.
+func readDBs(refs []dbRef, results []*fetch.Result) ([]*syncdb.DB, error) {
 	dbs := make([]*syncdb.DB, len(refs))
 	errs := make([]error, len(refs))
 	done := make(chan int)
@@ -108,7 +117,7 @@ func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef
 		go func() {
 			db, err := syncdb.ReadFile(results[i].Path)
 			if err != nil {
-				err = fmt.Errorf("%s: %w", fetch.Redact(urls[i]), err)
+				err = fmt.Errorf("%s: %w", fetch.Redact(refs[i].url), err)
 			}
 			dbs[i], errs[i] = db, err
 			done <- i
@@ -118,9 +127,9 @@ func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef
 		<-done
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return refs, results, dbs, nil
+	return dbs, nil
 }
 
 // fetchBackoff reads the hidden PORTMAKE_FETCH_BACKOFF (a Go duration such
@@ -153,13 +162,128 @@ func checkDB(url, path string) error {
 	return err
 }
 
+// plan returns the plan for the current inputs, and its stored id. Like a
+// build system it first computes a key over every input the plan depends
+// on (the Portfile hash, the flags, each database's checksum, the AUR and
+// local sources' identities and the state repository's head); when the
+// latest stored plan was made from the same key, that plan is returned as
+// it is (reused = true) instead of being recomputed. Otherwise it plans
+// and saves the result.
+func (s *session) plan(env *Env, f *PlanFlags) (p *planner.Plan, id int64, reused bool, err error) {
+	ctx := env.Ctx
+	start := time.Now()
+	refs, results, err := s.fetchDBs(ctx, env, f)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	res := s.resolver(env)
+	newSources, err := s.newSources(ctx, res, s.pf.Arch())
+	if err != nil {
+		return nil, 0, false, err
+	}
+	key, memoOK := s.memoKey(ctx, f, refs, results, newSources)
+	memoPath := filepath.Join(s.stateDir, "plan.memo")
+	if memoOK {
+		if data, err := os.ReadFile(memoPath); err == nil {
+			k, idText, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
+			if stored, err := strconv.ParseInt(idText, 10, 64); err == nil && k == key {
+				if p, id, err := s.loadPlan(ctx, stored); err == nil {
+					env.Log.Debug("inputs unchanged: reusing plan", "id", id, "took", time.Since(start).Round(time.Millisecond))
+					return p, id, true, nil
+				}
+			}
+		}
+	}
+	p, err = s.buildPlan(env, f, refs, results, res, newSources)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	saveStart := time.Now()
+	if id, err = s.savePlan(ctx, p, view.SummaryLine(p)); err != nil {
+		return nil, 0, false, fmt.Errorf("save plan: %w", err)
+	}
+	env.Log.Debug("save plan", "id", id, "took", time.Since(saveStart).Round(time.Millisecond))
+	if memoOK {
+		// The memo only ever names a plan that is already saved; losing it
+		// costs a recomputation, nothing more.
+		if err := os.WriteFile(memoPath, fmt.Appendf(nil, "%s %d\n", key, id), 0o644); err != nil {
+			env.Log.Warn("write plan memo", "err", err)
+		}
+	}
+	return p, id, false, nil
+}
+
+// memoKey hashes every input of a plan. ok is false when an input cannot be
+// pinned without planning: an override that follows a branch.
+func (s *session) memoKey(ctx context.Context, f *PlanFlags, refs []dbRef, results []*fetch.Result, newSources []planner.NewSource) (string, bool) {
+	for _, o := range s.pf.Packages {
+		if o.Branch != "" || (!o.Git.IsZero() && o.Tag == "" && o.Commit == "") {
+			return "", false
+		}
+	}
+	h := sha256.New()
+	// Refresh only says where the databases come from; their checksums
+	// are in the key.
+	noRefresh := *f
+	noRefresh.Refresh = true
+	flags, _ := json.Marshal(noRefresh)
+	fmt.Fprintf(h, "portmake-plan-memo-v1\nportfile %s\nflags %s\n", s.pf.Hash, flags)
+	for i, r := range refs {
+		fmt.Fprintf(h, "db %s %t %s %s\n", r.side, r.test, r.url, results[i].SHA256)
+	}
+	for _, ns := range newSources {
+		src := ns.Source
+		fmt.Fprintf(h, "source %s %s %s %s %s %s\n", ns.Repo, src.Recipe.Pkgbase, src.Kind, src.Commit, src.TreeHash, src.Recipe.Version)
+		for _, p := range src.Patches {
+			fmt.Fprintf(h, "patch %s %s\n", p.Name, p.SHA256)
+		}
+	}
+	for _, o := range s.pf.Packages {
+		refs, err := patchRefs(o)
+		if err != nil {
+			return "", false
+		}
+		for _, p := range refs {
+			fmt.Fprintf(h, "override-patch %s %s %s\n", o.Name, p.Name, p.SHA256)
+		}
+	}
+	if !s.pf.Sources.State.IsZero() {
+		head, err := stateHead(ctx, s.pf.Sources.State.String())
+		if err != nil {
+			return "", false
+		}
+		fmt.Fprintf(h, "state %s\n", head)
+	}
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// stateHead asks the state repository for the commit its HEAD points at.
+func stateHead(ctx context.Context, url string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", "ls-remote", url, "HEAD")
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", err
+	}
+	head, _, _ := strings.Cut(string(out), "\t")
+	if len(head) < 40 {
+		return "", fmt.Errorf("ls-remote %s: no HEAD", fetch.Redact(url))
+	}
+	return head, nil
+}
+
 // buildPlan runs the whole planning pipeline: databases, new sources,
 // a first plan to learn which pkgbases need a source, their resolution,
 // then the final hashed plan.
-func (s *session) buildPlan(env *Env, f *PlanFlags) (*planner.Plan, error) {
+func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fetch.Result, res *sources.Resolver, newSources []planner.NewSource) (*planner.Plan, error) {
 	ctx := env.Ctx
 	pf := s.pf
-	refs, results, dbs, err := s.fetchDBs(ctx, env, f)
+	phase := time.Now()
+	lap := func(what string, args ...any) {
+		env.Log.Debug(what, append(args, "took", time.Since(phase).Round(time.Millisecond))...)
+		phase = time.Now()
+	}
+	dbs, err := readDBs(refs, results)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +332,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags) (*planner.Plan, error) {
 		return nil, err
 	}
 
-	res := s.resolver(env)
-	newSources, err := s.newSources(ctx, res, in.Arch)
-	if err != nil {
-		return nil, err
-	}
+	lap("read repository databases", "dbs", len(dbs))
 	in.NewSources = newSources
 	for _, ns := range newSources {
 		in.Sources[ns.Source.Recipe.Pkgbase] = ns.Source
@@ -224,6 +344,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags) (*planner.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	lap("first planning pass", "nodes", len(first.Nodes))
 	var reqs []sources.Request
 	seen := map[string]bool{}
 	for _, n := range first.Nodes {
@@ -253,7 +374,10 @@ func (s *session) buildPlan(env *Env, f *PlanFlags) (*planner.Plan, error) {
 			in.Sources[r.Pkgbase] = src
 		}
 	}
-	return planner.Build(in)
+	lap("resolve official sources", "count", len(reqs))
+	p, err := planner.Build(in)
+	lap("final planning pass")
+	return p, err
 }
 
 func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
@@ -409,7 +533,7 @@ func (s *session) savePlan(ctx context.Context, p *planner.Plan, summary string)
 
 // loadPlan returns a stored plan (id <= 0: the latest).
 func (s *session) loadPlan(ctx context.Context, id int64) (*planner.Plan, int64, error) {
-	sp, err := s.st.Plan(ctx, id)
+	sp, err := s.st.PlanDoc(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			if id <= 0 {
