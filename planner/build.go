@@ -289,7 +289,11 @@ func (w *world) diff() error {
 			b.initial = append(b.initial, Reason{Kind: ReasonForced, Detail: "--packages"})
 		}
 		if b.ns != nil && (b.current == "" || c < 0) {
-			b.initial = append(b.initial, Reason{Kind: ReasonNewSource, Detail: string(b.ns.Source.Kind) + " " + b.ns.Source.URL})
+			detail := string(b.ns.Source.Kind)
+			if b.ns.Source.URL != "" {
+				detail += " " + b.ns.Source.URL
+			}
+			b.initial = append(b.initial, Reason{Kind: ReasonNewSource, Detail: detail})
 		}
 		if b.ns == nil && b.current != "" && c < 0 {
 			b.initial = append(b.initial, Reason{Kind: ReasonOutdated, Detail: b.current + " < " + ver})
