@@ -94,7 +94,12 @@ func RunCommand(ctx context.Context, c Command, out io.Writer) (RunInfo, error) 
 	cmd.Env = mergeEnv(os.Environ(), c.Env)
 	cmd.Stdin = nil // /dev/null: a build never reads the terminal
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: when portmake itself dies without a chance to cancel
+	// (kill -9, a crash), the kernel kills the builder too, instead of
+	// leaving it to write packages that no store records. It reaches only
+	// the direct child; the rest of the group goes with it for builders
+	// that, like bwrap --die-with-parent, follow their parent.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var (
 		mu     sync.Mutex
 		killer *time.Timer

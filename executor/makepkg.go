@@ -122,6 +122,11 @@ func (m *Makepkg) sandboxed(j *Job, network bool, makepkgArgs ...string) Command
 	for _, p := range []string{dir, m.outDir(j), m.srcDest(j)} {
 		args = append(args, "--bind", p, p)
 	}
+	if m.MakepkgConf != "" {
+		// The private /tmp would hide a makepkg.conf that lives under /tmp
+		// (a port checked out there, a test's work directory).
+		args = append(args, "--ro-bind", m.MakepkgConf, m.MakepkgConf)
+	}
 	iso := m.sandbox
 	if iso == nil && m.probeErr == nil {
 		iso = wantedIsolation // not probed yet (a dry run): show the intent

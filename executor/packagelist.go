@@ -80,10 +80,11 @@ func copyName(j *Job) string {
 // PKGEXT, so only this build's own files are reported: never a stale
 // version, nor another build's debug package, as a glob would.
 //
-// makepkg insists that PKGDEST be writable by the user it runs as, even
-// just to list names, and outDir may belong to root (the chroot builder),
-// so the listing runs against a scratch PKGDEST owned by the build user
-// and the names are then placed in outDir.
+// makepkg insists that PKGDEST, BUILDDIR and SRCDEST be writable by the user it
+// runs as, even just to list names, and outDir and the source directory
+// may belong to root (the chroot builder), so the listing runs against a
+// scratch PKGDEST, BUILDDIR and SRCDEST owned by the build user and the names are
+// then placed in outDir.
 func packageList(ctx context.Context, c Command, user, outDir string, requireExist bool) ([]string, error) {
 	scratch, err := os.MkdirTemp("", "portmake-packagelist-")
 	if err != nil {
@@ -95,7 +96,10 @@ func packageList(ctx context.Context, c Command, user, outDir string, requireExi
 	}
 	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
 	cmd.Dir = c.Dir
-	cmd.Env = mergeEnv(withoutEnv(os.Environ(), "PKGEXT", "PKGDEST", "SRCDEST", "BUILDDIR"), append(c.Env, "PKGDEST="+scratch))
+	// makepkg also insists on a writable BUILDDIR and SRCDEST (default: the PKGBUILD's
+	// directory, which belongs to root for the chroot builder), though
+	// listing names builds nothing: point it at the scratch directory too.
+	cmd.Env = mergeEnv(withoutEnv(os.Environ(), "PKGEXT", "PKGDEST", "SRCDEST", "BUILDDIR"), append(c.Env, "PKGDEST="+scratch, "BUILDDIR="+scratch, "SRCDEST="+scratch))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
