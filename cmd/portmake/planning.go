@@ -338,8 +338,8 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		in.Sources[ns.Source.Recipe.Pkgbase] = ns.Source
 	}
 
-	// First pass: which pkgbases are planned, so only they cost a source
-	// lookup. The second pass hashes them with their resolved sources.
+	// Plan first, to learn which pkgbases need a source lookup, then hash
+	// the plan again with their resolved sources.
 	first, err := planner.Build(in)
 	if err != nil {
 		return nil, err
@@ -361,6 +361,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		}
 		reqs = append(reqs, q)
 	}
+	official := make(map[string]planner.Source, len(reqs))
 	if len(reqs) > 0 {
 		resolved, err := res.Resolve(ctx, reqs)
 		if err != nil {
@@ -371,12 +372,12 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 			if src.Patches, err = patchRefs(pf.Package(r.Pkgbase)); err != nil {
 				return nil, err
 			}
-			in.Sources[r.Pkgbase] = src
+			official[r.Pkgbase] = src
 		}
 	}
 	lap("resolve official sources", "count", len(reqs))
-	p, err := planner.Build(in)
-	lap("final planning pass")
+	p, err := planner.WithSources(first, in, official)
+	lap("hash with sources")
 	return p, err
 }
 
