@@ -1,6 +1,8 @@
 package sources
 
 import (
+	"bufio"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
@@ -202,3 +204,49 @@ func checkStateRepoName(repo string) error {
 // maxStateFile bounds a state file: the line is well under 200 bytes, so
 // anything near this is not a state file.
 const maxStateFile = 64 << 10
+
+// readStateMemo loads a State saved by writeStateMemo.
+func readStateMemo(path string) (*State, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st := &State{}
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&st.byBase); err != nil {
+		return nil, fmt.Errorf("state memo %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// writeStateMemo saves st atomically and removes the memos of other
+// commits, which will not be read again.
+func writeStateMemo(dir, path string, st *State) error {
+	tmp, err := os.CreateTemp(dir, ".state-memo-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriter(tmp)
+	if err := gob.NewEncoder(w).Encode(st.byBase); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "state-*.gob"))
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	for _, o := range old {
+		if o != path {
+			os.Remove(o)
+		}
+	}
+	return nil
+}

@@ -197,3 +197,28 @@ func BenchmarkStateRepoRead(b *testing.B) {
 		}
 	}
 }
+
+func TestStateMemoRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	st := &State{byBase: map[string][]StateEntry{
+		"glibc": {{Repo: "core-x86_64", Pkgbase: "glibc", Version: "2.40-1", Tag: "2.40-1", Commit: strings.Repeat("a", 40)}},
+	}}
+	path := filepath.Join(dir, "state-abc-core-x86_64.gob")
+	os.WriteFile(filepath.Join(dir, "state-old-core-x86_64.gob"), []byte("stale"), 0o644)
+	if err := writeStateMemo(dir, path, st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readStateMemo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := got.Lookup("glibc", "2.40-1"); !ok || e.Commit != strings.Repeat("a", 40) {
+		t.Fatalf("memo lost the entry: %+v %v", e, ok)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state-old-core-x86_64.gob")); !os.IsNotExist(err) {
+		t.Fatal("the memo of another commit was kept")
+	}
+	if _, err := readStateMemo(filepath.Join(dir, "state-old-core-x86_64.gob")); err == nil {
+		t.Fatal("a missing memo read without error")
+	}
+}
