@@ -210,6 +210,11 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 	busyGroups := map[string]bool{}
 	done := ctx.Done()
 	for {
+		// A cancelled run must start nothing, even when select picked a
+		// finished build's event before noticing the cancellation.
+		if stopReason == "" && ctx.Err() != nil {
+			stopReason, done = "apply interrupted", nil
+		}
 		if stopReason == "" {
 			var held []*node
 			for running < slots && ready.Len() > 0 {
