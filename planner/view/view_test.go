@@ -3,6 +3,7 @@ package view
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,6 +224,32 @@ func TestExplain(t *testing.T) {
 	for _, want := range []string{"~ source.commit feedf00d (was 0ld)", "- dep gone h", "2 inputs changed"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("explain lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// A stored plan renders exactly like the plan that was stored: show and
+// plan must never disagree.
+func TestStoredPlanRendersTheSame(t *testing.T) {
+	p := build(t)
+	data, err := planner.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := planner.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, render := range []func(io.Writer, *planner.Plan) error{RenderJSON, RenderHuman, RenderDOT, RenderGraphJSON} {
+		var a, b bytes.Buffer
+		if err := render(&a, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := render(&b, q); err != nil {
+			t.Fatal(err)
+		}
+		if a.String() != b.String() {
+			t.Fatalf("stored plan renders differently:\n%s\n---\n%s", a.String(), b.String())
 		}
 	}
 }
