@@ -28,8 +28,9 @@ type Chroot struct {
 	// User runs the host-side makepkg --packagelist when portmake runs as
 	// root (makepkg refuses root); default DefaultBuildUser.
 	User             string
-	PreserveChroot   bool // keep every working copy
-	CleanupOnFailure bool // remove the working copy of a failed build too
+	MakepkgArgs      []string // build.makepkg_args, after portmake's own makepkg arguments
+	PreserveChroot   bool     // keep every working copy
+	CleanupOnFailure bool     // remove the working copy of a failed build too
 
 	mu        sync.Mutex
 	rootReady bool
@@ -58,6 +59,7 @@ func (c *Chroot) makechrootpkg(j *Job, deps []string) Command {
 	if j.Stage == 1 || j.Nocheck {
 		args = append(args, "--nocheck")
 	}
+	args = append(args, c.MakepkgArgs...)
 	return Command{Dir: j.SourceDir, Env: append([]string{"PKGDEST=" + c.outDir(j)}, j.Env...), Args: args}
 }
 

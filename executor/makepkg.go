@@ -28,11 +28,12 @@ import (
 // must set NoDeps to skip makepkg's check. The log says so for each build
 // that has in-plan dependencies.
 type Makepkg struct {
-	WorkDir     string // build directories: a fresh copy of the source per job
-	PkgDest     string // one output directory per job ID, as for Chroot
-	SrcDest     string // downloaded sources, shared across jobs; "" keeps them in the build dir
-	MakepkgConf string // --config; "" uses the host's
-	User        string // build user when running as root; default DefaultBuildUser
+	WorkDir     string   // build directories: a fresh copy of the source per job
+	PkgDest     string   // one output directory per job ID, as for Chroot
+	SrcDest     string   // downloaded sources, shared across jobs; "" keeps them in the build dir
+	MakepkgConf string   // --config; "" uses the host's
+	User        string   // build user when running as root; default DefaultBuildUser
+	MakepkgArgs []string // build.makepkg_args, after portmake's own arguments
 	// PreserveBuildDir keeps every build directory; CleanupOnFailure
 	// removes that of a failed build too (kept by default, to debug it).
 	PreserveBuildDir bool
@@ -157,6 +158,7 @@ func (m *Makepkg) commands(j *Job) []Command {
 	if j.NoDeps {
 		flags = append(flags, "--nodeps")
 	}
+	flags = append(flags, m.MakepkgArgs...)
 	return []Command{fetch, m.sandboxed(j, false, flags...)}
 }
 

@@ -251,11 +251,11 @@ func (c *ApplyCmd) executor(env *Env, s *session, p *planner.Plan, nodes []*plan
 	switch pf.Build.Builder {
 	case "makechrootpkg":
 		ex.Builder = &executor.Chroot{Dir: pf.Build.Chroot, PacmanConf: pf.PacmanConf(), MakepkgConf: pf.MakepkgConf(),
-			CacheDir: pf.Build.Cache, PkgDest: filepath.Join(stateDir, "pkg"),
+			CacheDir: pf.Build.Cache, PkgDest: filepath.Join(stateDir, "pkg"), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveChroot: c.PreserveChroot, CleanupOnFailure: c.CleanupOnFailure}
 	case "makepkg":
 		ex.Builder = &executor.Makepkg{WorkDir: filepath.Join(stateDir, "build"), PkgDest: filepath.Join(stateDir, "pkg"),
-			SrcDest: filepath.Join(stateDir, "srcdest"), MakepkgConf: pf.MakepkgConf(),
+			SrcDest: filepath.Join(stateDir, "srcdest"), MakepkgConf: pf.MakepkgConf(), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveBuildDir: c.PreserveChroot, CleanupOnFailure: c.CleanupOnFailure, Log: env.Log}
 	default:
 		return nil, fmt.Errorf("build.builder %q is not supported", pf.Build.Builder)
