@@ -8,38 +8,12 @@ import (
 	"testing"
 
 	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/internal/pkgspec"
 )
 
 // pkg builds a package from "name version key=v,v ...": keys are arch,
 // base, d (depends), m (makedepends), c (checkdepends), p (provides).
-func pkg(spec string) *alpm.Package {
-	f := strings.Fields(spec)
-	p := &alpm.Package{Name: f[0], Version: f[1], Arch: "x86_64"}
-	for _, kv := range f[2:] {
-		k, v, _ := strings.Cut(kv, "=")
-		list := strings.Split(v, ",")
-		switch k {
-		case "arch":
-			p.Arch = v
-		case "base":
-			p.Base = v
-		case "d":
-			p.Depends = list
-		case "m":
-			p.MakeDepends = list
-		case "c":
-			p.CheckDepends = list
-		case "p":
-			p.Provides = list
-		default:
-			panic("pkg: unknown key " + k)
-		}
-	}
-	if p.Base == "" {
-		p.Base = p.Name
-	}
-	return p
-}
+func pkg(spec string) *alpm.Package { return pkgspec.Must(spec) }
 
 func repo(name string, specs ...string) *Repo {
 	r := &Repo{Name: name}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/alpm"
-	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/internal/archweb"
 	"github.com/portmake/portmake/internal/testutil"
 	"github.com/portmake/portmake/sources"
@@ -123,27 +120,18 @@ func TestPlanFullSize(t *testing.T) {
 // writes them.
 func writeDB(t *testing.T, path string, pkgs []*alpm.Package) {
 	t.Helper()
-	os.MkdirAll(filepath.Dir(path), 0o755)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := gzip.NewWriter(f)
-	tw := tar.NewWriter(zw)
+	var fixed []*alpm.Package
 	for _, p := range pkgs {
 		q := *p
 		q.Filename = fmt.Sprintf("%s-%s-%s.pkg.tar.zst", p.Name, p.Version, p.Arch)
-		desc := syncdb.FormatDesc(&q)
-		dir := p.Name + "-" + p.Version + "/"
-		tw.WriteHeader(&tar.Header{Name: dir, Typeflag: tar.TypeDir, Mode: 0o755})
-		tw.WriteHeader(&tar.Header{Name: dir + "desc", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(desc))})
-		tw.Write(desc)
+		fixed = append(fixed, &q)
 	}
-	if err := tw.Close(); err != nil {
+	data, err := encodeDB(fixed)
+	if err != nil {
 		t.Fatal(err)
 	}
-	zw.Close()
-	if err := f.Close(); err != nil {
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/portmake/portmake/alpm"
 	"github.com/portmake/portmake/alpm/syncdb"
+	"github.com/portmake/portmake/internal/pkgspec"
 	"github.com/portmake/portmake/sources"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -174,36 +175,12 @@ func readListing(path string) ([]*alpm.Package, error) {
 		if len(fields) < 3 {
 			return nil, fmt.Errorf("%s:%d: want: name version arch [key=value...]", path, line)
 		}
-		p := &alpm.Package{Name: fields[0], Base: fields[0], Version: fields[1], Arch: fields[2],
-			Desc: "fixture " + fields[0], CSize: 1024, ISize: 4096, BuildDate: 1700000000,
-			Packager: "portmake tests <tests@example.org>"}
-		if err := alpm.CheckName(p.Name); err != nil {
+		p, err := pkgspec.Parse(sc.Text())
+		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		if v := alpm.ParseVersion(p.Version); v.Pkgver == "" || !v.HasRel {
-			return nil, fmt.Errorf("%s:%d: version %q: want [epoch:]pkgver-pkgrel", path, line, p.Version)
-		}
-		for _, kv := range fields[3:] {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || v == "" {
-				return nil, fmt.Errorf("%s:%d: field %q: want key=value", path, line, kv)
-			}
-			list := strings.Split(v, ",")
-			switch k {
-			case "base":
-				p.Base = v
-			case "d":
-				p.Depends = append(p.Depends, list...)
-			case "m":
-				p.MakeDepends = append(p.MakeDepends, list...)
-			case "c":
-				p.CheckDepends = append(p.CheckDepends, list...)
-			case "p":
-				p.Provides = append(p.Provides, list...)
-			default:
-				return nil, fmt.Errorf("%s:%d: unknown key %q (want base, d, m, c or p)", path, line, k)
-			}
-		}
+		p.Desc, p.CSize, p.ISize, p.BuildDate = "fixture "+p.Name, 1024, 4096, 1700000000
+		p.Packager = "portmake tests <tests@example.org>"
 		p.Filename = fmt.Sprintf("%s-%s-%s.pkg.tar.zst", p.Name, p.Version, p.Arch)
 		pkgs = append(pkgs, p)
 	}

@@ -10,35 +10,11 @@ import (
 	"testing"
 
 	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/internal/pkgspec"
 	"github.com/portmake/portmake/planner"
 )
 
-func pkg(spec string) *alpm.Package {
-	f := strings.Fields(spec)
-	p := &alpm.Package{Name: f[0], Version: f[1], Arch: "x86_64"}
-	for _, kv := range f[2:] {
-		k, v, _ := strings.Cut(kv, "=")
-		list := strings.Split(v, ",")
-		switch k {
-		case "arch":
-			p.Arch = v
-		case "base":
-			p.Base = v
-		case "d":
-			p.Depends = list
-		case "m":
-			p.MakeDepends = list
-		case "c":
-			p.CheckDepends = list
-		case "p":
-			p.Provides = list
-		}
-	}
-	if p.Base == "" {
-		p.Base = p.Name
-	}
-	return p
-}
+func pkg(spec string) *alpm.Package { return pkgspec.Must(spec) }
 
 func repo(name string, specs ...string) *planner.Repo {
 	r := &planner.Repo{Name: name}
