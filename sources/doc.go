@@ -16,8 +16,9 @@
 //
 //   - Official packages live in Arch's packaging GitLab, one project per
 //     pkgbase (ProjectPath), tagged with the normalised version
-//     (VersionTag). When a state repo is configured it is cloned once and
-//     read whole into a map; its line "pkgbase version tag commit" answers
+//     (VersionTag). When a state repo is configured it is kept as a bare
+//     shallow clone in CacheDir/state.git and its tree read whole with one
+//     `git archive` (kept parsed per commit) into a map; its line "pkgbase version tag commit" answers
 //     without touching the packaging remote, but only when its version is
 //     exactly the requested one. Otherwise "git ls-remote" asks the remote
 //     for the tag, preferring the peeled commit of an annotated tag.

@@ -155,12 +155,13 @@ func TestResolveOfficialStateRepo(t *testing.T) {
 			t.Errorf("result %d = %+v, want %+v", i, res[i], c)
 		}
 	}
-	// One clone, one rev-parse, one ls-remote: nothing per state hit.
-	if n := calls(); n != 3 {
-		t.Errorf("%d git calls, want 3 (clone, rev-parse, one ls-remote)", n)
+	// One clone, one rev-parse, one archive, one ls-remote: nothing per
+	// state hit.
+	if n := calls(); n != 4 {
+		t.Errorf("%d git calls, want 4 (clone, rev-parse, archive, one ls-remote)", n)
 	}
 
-	// A new state commit is picked up by the next Resolve (fetch + reset).
+	// A new state commit is picked up by the next Resolve (fetch, move HEAD).
 	state.commit(map[string]string{"extra-x86_64/foo": "foo 1.1-1 1.1-1 " + commitA + "\n"})
 	res, err = r.Resolve(context.Background(), []Request{{Pkgbase: "foo", Version: "1.1-1"}})
 	if err != nil || res[0].Commit != commitA {

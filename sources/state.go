@@ -1,14 +1,15 @@
 package sources
 
 import (
+	"archive/tar"
 	"bufio"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/portmake/portmake/alpm"
 )
@@ -56,88 +57,76 @@ func (s *State) Lookup(pkgbase, version string) (StateEntry, bool) {
 // given to ReadState.
 func (s *State) Entries(pkgbase string) []StateEntry { return s.byBase[pkgbase] }
 
-// ReadState reads the given "<repo>-<arch>" directories of a checked-out
-// state repo. It reads each directory once and every file in parallel,
-// because a plan needs the whole repository (about 12,000 files) and
-// per-request lookups would stat the same directories over and over.
+// ReadState reads the given "<repo>-<arch>" directories of a state repo
+// from a tar stream of its tree, as `git archive` writes it. A plan needs
+// the whole repository (about 12,000 files), and one archive of a bare
+// clone is much cheaper than checking the files out and reading them one
+// by one. Files in other directories, below the top level, or that are
+// not regular files are ignored.
 //
-// A malformed or unreadable state file does not stop the read: its error is
-// joined into the returned error (naming the file) and the other entries
-// are returned, so one bad file costs one ls-remote rather than the plan.
-// A missing directory is an error of the same kind.
-func ReadState(root string, repos []string) (*State, error) {
-	type job struct{ repo, name string }
-	var jobs []job
+// A malformed state file does not stop the read: its error is joined into
+// the returned error (naming the file) and the other entries are
+// returned, so one bad file costs one ls-remote rather than the plan. A
+// requested directory the tree lacks is an error of the same kind. Only a
+// stream that is not a tar archive fails the whole read.
+func ReadState(r io.Reader, repos []string) (*State, error) {
 	var errs []error
+	want := map[string]bool{}
 	for _, repo := range repos {
 		if err := checkStateRepoName(repo); err != nil {
-			errs = append(errs, fmt.Errorf("state repo %s: %w", root, err))
-			continue
-		}
-		ents, err := os.ReadDir(filepath.Join(root, repo))
-		if err != nil {
 			errs = append(errs, fmt.Errorf("state repo: %w", err))
 			continue
 		}
-		for _, e := range ents {
-			if e.Type().IsRegular() {
-				jobs = append(jobs, job{repo, e.Name()})
-			}
+		want[repo] = false // not seen yet
+	}
+	st := &State{byBase: make(map[string][]StateEntry, 16384)}
+	tr := tar.NewReader(r)
+	buf := make([]byte, 512)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
 		}
-	}
-
-	// Open each directory once and read its files relative to it: the
-	// read is syscall-bound, and openat on a directory descriptor skips
-	// resolving the whole path 12,000 times.
-	dirs := map[string]*stateDir{}
-	for _, j := range jobs {
-		if dirs[j.repo] == nil {
-			d, err := openStateDir(filepath.Join(root, j.repo))
-			if err != nil {
-				return &State{byBase: map[string][]StateEntry{}}, fmt.Errorf("state repo: %w", err)
-			}
-			defer d.close()
-			dirs[j.repo] = d
+		if err != nil {
+			return st, fmt.Errorf("state repo archive: %w", err)
 		}
-	}
-
-	results := make([]StateEntry, len(jobs))
-	fileErrs := make([]error, len(jobs))
-	workers := min(8, max(1, len(jobs)/512))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			buf := make([]byte, 512)
-			for i := w; i < len(jobs); i += workers {
-				j := jobs[i]
-				path := filepath.Join(root, j.repo, j.name)
-				b, err := dirs[j.repo].read(j.name, buf)
-				if err != nil {
-					fileErrs[i] = fmt.Errorf("state repo: %w", err)
-					continue
-				}
-				e, err := parseStateLine(string(b))
-				if err == nil && e.Pkgbase != j.name {
-					err = fmt.Errorf("pkgbase %q does not match the file name", e.Pkgbase)
-				}
-				if err != nil {
-					fileErrs[i] = fmt.Errorf("state repo %s: %w", path, err)
-					continue
-				}
-				e.Repo = j.repo
-				results[i] = e
-			}
-		})
-	}
-	wg.Wait()
-
-	st := &State{byBase: make(map[string][]StateEntry, len(jobs))}
-	for i, e := range results {
-		if fileErrs[i] != nil {
-			errs = append(errs, fileErrs[i])
+		repo, name, ok := strings.Cut(strings.TrimSuffix(h.Name, "/"), "/")
+		seen, requested := want[repo]
+		if !requested {
 			continue
 		}
+		if !seen {
+			want[repo] = true
+		}
+		if !ok || strings.Contains(name, "/") || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if h.Size > maxStateFile {
+			errs = append(errs, fmt.Errorf("state repo %s: %d bytes; not a state file", h.Name, h.Size))
+			continue
+		}
+		if int64(cap(buf)) < h.Size {
+			buf = make([]byte, h.Size)
+		}
+		b := buf[:h.Size]
+		if _, err := io.ReadFull(tr, b); err != nil {
+			return st, fmt.Errorf("state repo archive: %s: %w", h.Name, err)
+		}
+		e, err := parseStateLine(string(b))
+		if err == nil && e.Pkgbase != name {
+			err = fmt.Errorf("pkgbase %q does not match the file name", e.Pkgbase)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("state repo %s: %w", h.Name, err))
+			continue
+		}
+		e.Repo = repo
 		st.byBase[e.Pkgbase] = append(st.byBase[e.Pkgbase], e)
+	}
+	for _, repo := range repos {
+		if seen, ok := want[repo]; ok && !seen {
+			errs = append(errs, fmt.Errorf("state repo: no directory %s", repo))
+		}
 	}
 	return st, errors.Join(errs...)
 }

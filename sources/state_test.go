@@ -1,9 +1,15 @@
 package sources
 
 import (
+	"archive/tar"
+	"bytes"
 	"fmt"
+	"io"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,24 +85,37 @@ func FuzzParseStateLine(f *testing.F) {
 	})
 }
 
-// writeStateRepo writes a state repo working tree: entries are
-// "<dir>/<pkgbase>" -> line.
-func writeStateRepo(t testing.TB, root string, entries map[string]string) {
+// stateTar returns a state repo tree as `git archive` writes it: entries
+// are "<dir>/<pkgbase>" -> line, and every directory gets its own entry.
+func stateTar(t testing.TB, entries map[string]string) *bytes.Reader {
 	t.Helper()
-	for name, line := range entries {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(entries)) {
+		if d := path.Dir(name); d != "." && !dirs[d] {
+			dirs[d] = true
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o775}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		line := entries[name]
+		if !strings.HasSuffix(line, "\n") {
+			line += "\n"
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o664, Size: int64(len(line))}); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(line+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		tw.Write([]byte(line))
 	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(buf.Bytes())
 }
 
 func TestReadState(t *testing.T) {
-	root := t.TempDir()
-	writeStateRepo(t, root, map[string]string{
+	tree := map[string]string{
 		"core-x86_64/glibc":            "glibc 2.40-1 2.40-1 " + commitA,
 		"core-testing-x86_64/glibc":    "glibc 2.41-1 2.41-1 " + commitB,
 		"extra-x86_64/libsigc++":       "libsigc++ 1:2.12.1-2 1-2.12.1-2 " + commitA,
@@ -104,12 +123,14 @@ func TestReadState(t *testing.T) {
 		"extra-x86_64/renamed":         "other 1-1 1-1 " + commitA,
 		"extra-any/python-six":         "python-six 1.16-1 1.16-1 " + commitA,
 		"extra-staging-x86_64/ignored": "ignored 1-1 1-1 " + commitA,
-	})
-	st, err := ReadState(root, []string{"core-x86_64", "core-testing-x86_64", "extra-x86_64", "extra-any", "gone-x86_64"})
+		"extra-x86_64/sub/nested":      "nested 1-1 1-1 " + commitA,
+		"README":                       "not a state file",
+	}
+	st, err := ReadState(stateTar(t, tree), []string{"core-x86_64", "core-testing-x86_64", "extra-x86_64", "extra-any", "gone-x86_64"})
 	if err == nil {
 		t.Fatal("want errors for the broken and renamed files and the missing directory")
 	}
-	for _, want := range []string{filepath.Join("extra-x86_64", "broken"), "renamed", "does not match the file name", "gone-x86_64"} {
+	for _, want := range []string{"extra-x86_64/broken", "renamed", "does not match the file name", "no directory gone-x86_64"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -135,21 +156,19 @@ func TestReadState(t *testing.T) {
 			t.Errorf("Lookup(%s, %s) = %+v, want no entry", miss[0], miss[1], e)
 		}
 	}
-	if _, err := ReadState(root, []string{"../etc"}); err == nil {
+	if _, err := ReadState(stateTar(t, tree), []string{"../etc"}); err == nil {
 		t.Error("ReadState accepted a directory name with a slash")
+	}
+	if _, err := ReadState(strings.NewReader("not a tar archive, but long enough to be read as a header block"+strings.Repeat("x", 600)), []string{"core-x86_64"}); err == nil || !strings.Contains(err.Error(), "archive") {
+		t.Errorf("a garbage archive: %v", err)
 	}
 }
 
-// genStateRepo writes n state files spread over core-x86_64 and
+// genStateTree returns n state files spread over core-x86_64 and
 // extra-x86_64 as the real state repo has them.
-func genStateRepo(t testing.TB, root string, n int) []string {
-	t.Helper()
+func genStateTree(n int) (map[string]string, []string) {
 	repos := []string{"core-x86_64", "extra-x86_64"}
-	for _, r := range repos {
-		if err := os.MkdirAll(filepath.Join(root, r), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tree := map[string]string{}
 	for i := range n {
 		repo := repos[1]
 		if i%40 == 0 {
@@ -160,18 +179,14 @@ func genStateRepo(t testing.TB, root string, n int) []string {
 		if i%50 == 0 {
 			version = "1:" + version
 		}
-		line := fmt.Sprintf("%s %s %s %040x\n", name, version, VersionTag(version), i*7919+1)
-		if err := os.WriteFile(filepath.Join(root, repo, name), []byte(line), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		tree[repo+"/"+name] = fmt.Sprintf("%s %s %s %040x", name, version, VersionTag(version), i*7919+1)
 	}
-	return repos
+	return tree, repos
 }
 
 func TestReadStateGenerated(t *testing.T) {
-	root := t.TempDir()
-	repos := genStateRepo(t, root, 3000)
-	st, err := ReadState(root, repos)
+	tree, repos := genStateTree(3000)
+	st, err := ReadState(stateTar(t, tree), repos)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,11 +202,12 @@ func TestReadStateGenerated(t *testing.T) {
 // BenchmarkStateRepoRead reads a 12,000-entry state repo, the size of
 // Arch's core and extra together; a plan does this once.
 func BenchmarkStateRepoRead(b *testing.B) {
-	root := b.TempDir()
-	repos := genStateRepo(b, root, 12000)
+	tree, repos := genStateTree(12000)
+	archive := stateTar(b, tree)
 	b.ReportAllocs()
 	for b.Loop() {
-		st, err := ReadState(root, repos)
+		archive.Seek(0, io.SeekStart)
+		st, err := ReadState(archive, repos)
 		if err != nil || st.Len() != 12000 {
 			b.Fatal(st.Len(), err)
 		}

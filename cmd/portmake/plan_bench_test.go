@@ -71,9 +71,15 @@ func TestPlanFullSize(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "makepkg.conf"), []byte("CARCH=\"x86_64\"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "pacman.conf"), []byte("[options]\nArchitecture = x86_64\n"), 0o644)
 
+	// PORTMAKE_PERF_DEBUG=1 shows each run's phase timings.
+	debug := os.Getenv("PORTMAKE_PERF_DEBUG") != ""
 	plan := func(name string, args ...string) {
 		t.Helper()
-		cmd := exec.Command(bin, append([]string{"-C", dir, "plan"}, args...)...)
+		argv := append([]string{"-C", dir, "plan"}, args...)
+		if debug {
+			argv = append(argv, "--log-level", "debug")
+		}
+		cmd := exec.Command(bin, argv...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
@@ -90,6 +96,11 @@ func TestPlanFullSize(t *testing.T) {
 			}
 		}
 		t.Logf("%-28s %7.0f ms  peak RSS %4d MiB  %s", name, float64(wall.Microseconds())/1000, rss, summary)
+		for _, l := range lines {
+			if debug && strings.Contains(l, "level=") {
+				t.Log("    " + l)
+			}
+		}
 	}
 	plan("cold (clone state repo)")
 	plan("nothing changed")
@@ -157,7 +168,10 @@ func makeStateRepo(t *testing.T, dir string, pkgs []*alpm.Package, repos []strin
 	for _, args := range [][]string{
 		{"init", "-q", dir},
 		{"-C", dir, "add", "-A"},
-		{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "state"},
+		{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "gc.auto=0", "commit", "-qm", "state"},
+		// A served repository is packed; packing now also keeps a detached
+		// auto gc from running during the timed plans.
+		{"-C", dir, "gc", "--quiet"},
 	} {
 		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
