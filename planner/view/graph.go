@@ -14,7 +14,7 @@ import (
 // build to a build that waits for it (build order), labelled with the
 // dependency kinds; each cycle is a cluster.
 func RenderDOT(w io.Writer, p *planner.Plan) error {
-	ew := &errWriter{w: w}
+	ew := newErrWriter(w)
 	fmt.Fprintln(ew, "digraph plan {")
 	fmt.Fprintln(ew, "  rankdir=LR;")
 	fmt.Fprintln(ew, "  node [shape=box];")
@@ -40,7 +40,7 @@ func RenderDOT(w io.Writer, p *planner.Plan) error {
 		}
 	}
 	fmt.Fprintln(ew, "}")
-	return ew.err
+	return ew.done()
 }
 
 type graphJSON struct {

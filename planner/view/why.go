@@ -143,14 +143,14 @@ func orDash(s string) string {
 // each line: "  " unchanged, "~" changed (with the old value), "+" new,
 // "-" gone.
 func Explain(w io.Writer, n *planner.Node, previous []planner.HashInput) error {
-	ew := &errWriter{w: w}
+	ew := newErrWriter(w)
 	fmt.Fprintf(ew, "%s %s: hash %s\n", n.ID, n.Version, n.Hash)
 	if previous == nil {
 		fmt.Fprintln(ew, "no previous successful build: every input is new")
 		for _, h := range n.HashInputs {
 			fmt.Fprintf(ew, "  %s\n", h)
 		}
-		return ew.err
+		return ew.done()
 	}
 	changes := planner.DiffInputs(previous, n.HashInputs)
 	byKey := make(map[string]planner.Change, len(changes))
@@ -178,5 +178,5 @@ func Explain(w io.Writer, n *planner.Node, previous []planner.HashInput) error {
 	} else {
 		fmt.Fprintf(ew, "%d %s changed since the last successful build\n", len(changes), plural(len(changes), "input", "inputs"))
 	}
-	return ew.err
+	return ew.done()
 }
