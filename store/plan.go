@@ -425,6 +425,32 @@ func (s *Store) HashInputs(ctx context.Context, hash string) ([]KV, error) {
 	return kvs, nil
 }
 
+// PlanHashInputs returns the hash inputs of every hashed node of plan id,
+// keyed by hash: what a plan document leaves out.
+func (s *Store) PlanHashInputs(ctx context.Context, id int64) (map[string][]KV, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT hash, inputs FROM hash_inputs
+		WHERE hash IN (SELECT hash FROM nodes WHERE plan_id = ? AND hash != '')`, id)
+	if err != nil {
+		return nil, fmt.Errorf("hash inputs of plan %d: %w", id, err)
+	}
+	out := map[string][]KV{}
+	for rows.Next() {
+		var hash, hi string
+		if err := rows.Scan(&hash, &hi); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("hash inputs of plan %d: %w", id, err)
+		}
+		if out[hash], err = decodeKVs(hi); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("hash inputs of %s: %w", hash, err)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("hash inputs of plan %d: %w", id, err)
+	}
+	return out, nil
+}
+
 // PrunePlans deletes every plan but the newest keep, except plans that an
 // apply refers to (the build history keeps its plans). Hash inputs are
 // kept: past builds refer to them by hash for explain. It returns how many

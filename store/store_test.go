@@ -345,6 +345,17 @@ func TestSavePlanRoundTrip(t *testing.T) {
 	if hi, err := s.HashInputs(ctx, "nope"); hi != nil || err != nil {
 		t.Errorf("HashInputs of an unknown hash = %v, %v", hi, err)
 	}
+	// Node 3 recorded no inputs and node 4 has no hash: 128 of 130, and
+	// none of plan 2's.
+	byHash, err := s.PlanHashInputs(ctx, id1)
+	if err != nil || len(byHash) != 128 || !reflect.DeepEqual(byHash[want1.Nodes[5].Hash], want1.Nodes[5].HashInputs) {
+		t.Errorf("PlanHashInputs = %d hashes, %v", len(byHash), err)
+	}
+	for h := range byHash {
+		if !strings.HasPrefix(h, "one-") {
+			t.Errorf("PlanHashInputs(%d) has hash %s of another plan", id1, h)
+		}
+	}
 
 	// Pruning keeps the newest plans and those an apply used, and the hash
 	// inputs of pruned plans (past builds still refer to them).

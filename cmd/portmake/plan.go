@@ -25,6 +25,11 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 		return err
 	}
 	if c.JSON {
+		if reused {
+			if err := s.attachHashInputs(env.Ctx, id, p); err != nil {
+				return err
+			}
+		}
 		err = view.RenderJSON(env.Stdout, p)
 	} else if err = view.RenderHuman(env.Stdout, p); err == nil {
 		fmt.Fprintf(env.Stdout, "\n%s Apply it with: portmake apply %d\n", savedLine(id, reused), id)
@@ -55,6 +60,9 @@ func (c *ShowCmd) Run(env *Env, g *Globals) error {
 		return err
 	}
 	if c.JSON {
+		if err := s.attachHashInputs(env.Ctx, id, p); err != nil {
+			return err
+		}
 		return view.RenderJSON(env.Stdout, p)
 	}
 	fmt.Fprintf(env.Stdout, "Plan %d\n\n", id)
@@ -93,7 +101,7 @@ type WhyCmd struct {
 }
 
 func (c *WhyCmd) Run(env *Env, g *Globals) error {
-	return withPlan(env, g, c.Plan, func(_ *session, p *planner.Plan) error {
+	return withPlan(env, g, c.Plan, func(_ *session, p *planner.Plan, _ int64) error {
 		// view.Why ends its text with a newline already.
 		_, err := fmt.Fprint(env.Stdout, view.Why(p, c.Package))
 		return err
@@ -108,7 +116,12 @@ type ExplainCmd struct {
 }
 
 func (c *ExplainCmd) Run(env *Env, g *Globals) error {
-	return withPlan(env, g, c.Plan, func(s *session, p *planner.Plan) error { return c.explain(env, s, p) })
+	return withPlan(env, g, c.Plan, func(s *session, p *planner.Plan, id int64) error {
+		if err := s.attachHashInputs(env.Ctx, id, p); err != nil {
+			return err
+		}
+		return c.explain(env, s, p)
+	})
 }
 
 func (c *ExplainCmd) explain(env *Env, s *session, p *planner.Plan) error {
@@ -149,7 +162,7 @@ type GraphCmd struct {
 }
 
 func (c *GraphCmd) Run(env *Env, g *Globals) error {
-	return withPlan(env, g, c.Plan, func(_ *session, p *planner.Plan) error {
+	return withPlan(env, g, c.Plan, func(_ *session, p *planner.Plan, _ int64) error {
 		if c.Format == "json" {
 			return view.RenderGraphJSON(env.Stdout, p)
 		}
@@ -159,17 +172,17 @@ func (c *GraphCmd) Run(env *Env, g *Globals) error {
 
 // withPlan opens the Portfile's store and runs fn on a stored plan (id <= 0:
 // the latest).
-func withPlan(env *Env, g *Globals, id int64, fn func(*session, *planner.Plan) error) error {
+func withPlan(env *Env, g *Globals, id int64, fn func(*session, *planner.Plan, int64) error) error {
 	s, err := openSession(env, g)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	p, _, err := s.loadPlan(env.Ctx, id)
+	p, id, err := s.loadPlan(env.Ctx, id)
 	if err != nil {
 		return err
 	}
-	return fn(s, p)
+	return fn(s, p, id)
 }
 
 // savedLine says where the plan is: freshly saved, or an earlier plan that

@@ -532,6 +532,28 @@ func (s *session) savePlan(ctx context.Context, p *planner.Plan, summary string)
 	return s.st.SavePlan(ctx, sp)
 }
 
+// attachHashInputs gives the nodes of stored plan id their hash inputs,
+// which the plan document leaves out (see planner.Encode): for the views
+// that show them, explain and JSON.
+func (s *session) attachHashInputs(ctx context.Context, id int64, p *planner.Plan) error {
+	kvs, err := s.st.PlanHashInputs(ctx, id)
+	if err != nil {
+		return err
+	}
+	byHash := make(map[string][]planner.HashInput, len(kvs))
+	for h, list := range kvs {
+		in := make([]planner.HashInput, len(list))
+		for i, kv := range list {
+			in[i] = planner.HashInput{Key: kv.Key, Value: kv.Value}
+		}
+		byHash[h] = in
+	}
+	if err := p.SetHashInputs(byHash); err != nil {
+		return fmt.Errorf("plan %d: %w", id, err)
+	}
+	return nil
+}
+
 // loadPlan returns a stored plan (id <= 0: the latest).
 func (s *session) loadPlan(ctx context.Context, id int64) (*planner.Plan, int64, error) {
 	sp, err := s.st.PlanDoc(ctx, id)

@@ -216,6 +216,15 @@ func TestStoredPlanRendersTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The hash inputs come from the store, once per hash, as
+	// cmd/portmake's attachHashInputs restores them.
+	byHash := map[string][]planner.HashInput{}
+	for _, n := range p.Nodes {
+		byHash[n.Hash] = n.HashInputs
+	}
+	if err := q.SetHashInputs(byHash); err != nil {
+		t.Fatal(err)
+	}
 	for _, render := range []func(io.Writer, *planner.Plan) error{RenderJSON, RenderHuman, RenderDOT, RenderGraphJSON} {
 		var a, b bytes.Buffer
 		if err := render(&a, p); err != nil {
