@@ -136,3 +136,61 @@ func BenchmarkBuild(b *testing.B) { benchBuild(b, func(*Input) {}) }
 func BenchmarkBuildRebuildRepo(b *testing.B) {
 	benchBuild(b, func(in *Input) { in.Options.RebuildRepos = []string{"extra"} })
 }
+
+// rebuildPlan is the plan of --rebuild-repo extra on the full-size
+// scenario: about 8,700 nodes, the largest plan the store handles.
+func rebuildPlan(b *testing.B) *Plan {
+	in := fullSize(b)
+	in.Options.RebuildRepos = []string{"extra"}
+	p, err := Build(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkEncode is the document a plan saves.
+func BenchmarkEncode(b *testing.B) {
+	p := rebuildPlan(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		data, err := Encode(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(data)))
+	}
+}
+
+// BenchmarkDecode is what show, why, apply PLAN and a reused plan wait for.
+func BenchmarkDecode(b *testing.B) {
+	data, err := Encode(rebuildPlan(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRestoreHashInputs is what explain, JSON and apply add to a
+// decoded plan.
+func BenchmarkRestoreHashInputs(b *testing.B) {
+	data, err := Encode(rebuildPlan(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.RestoreHashInputs(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

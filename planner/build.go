@@ -89,7 +89,7 @@ func Build(in *Input) (*Plan, error) {
 	}
 	p.Warnings = w.warns
 	slices.SortStableFunc(p.Warnings, func(a, b Warning) int { return cmp.Compare(a.Pkgbase, b.Pkgbase) })
-	hashPlan(p, in)
+	hashPlan(p)
 	p.index()
 	return p, nil
 }

@@ -12,48 +12,75 @@ import (
 //
 // The nodes' HashInputs are left out: they are most of a large plan
 // (140,000 lines for an 8,700-node rebuild, ten times the encoding time of
-// everything else) and the store keeps them once per hash anyway. Decode
-// returns nodes without them; SetHashInputs puts them back for the views
-// that show them. Otherwise Decode(Encode(p)) renders and applies exactly
+// everything else), and they follow from the rest of the plan. Decode
+// returns nodes without them; RestoreHashInputs recomputes them for the
+// views and the build records that need them, checking them against each
+// node's hash. Otherwise Decode(Encode(p)) renders and applies exactly
 // like p.
+//
+// The document is a gob stream: the plan without its nodes and bases, then
+// each node and each base as a message of its own. One message for the
+// whole plan made gob build it in one buffer of several megabytes, grown
+// by copying into fresh memory, which cost more than the encoding itself.
 func Encode(p *Plan) ([]byte, error) {
-	q := *p
-	q.Nodes = make([]*Node, len(p.Nodes))
-	for i, n := range p.Nodes {
+	head := *p
+	head.Nodes, head.Bases = nil, nil
+	var buf bytes.Buffer
+	buf.Grow(512 * (len(p.Nodes) + len(p.Bases)))
+	enc := gob.NewEncoder(&buf)
+	err := enc.Encode(docHead{Plan: &head, Nodes: len(p.Nodes), Bases: len(p.Bases)})
+	for _, n := range p.Nodes {
+		if err != nil {
+			break
+		}
 		m := *n
 		m.HashInputs = nil
-		q.Nodes[i] = &m
+		err = enc.Encode(&m)
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&q); err != nil {
+	for i := 0; i < len(p.Bases) && err == nil; i++ {
+		err = enc.Encode(&p.Bases[i])
+	}
+	if err != nil {
 		return nil, fmt.Errorf("encode plan: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// Decode restores a plan saved with Encode, rebuilding its indexes.
-func Decode(data []byte) (*Plan, error) {
-	var p Plan
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&p); err != nil {
-		return nil, fmt.Errorf("decode plan: %w", err)
-	}
-	p.index()
-	return &p, nil
+// docHead is the first message of an encoded plan.
+type docHead struct {
+	Plan         *Plan
+	Nodes, Bases int
 }
 
-// SetHashInputs gives every hashed node its hash inputs from byHash (as the
-// store keeps them, one entry per hash). A hashed node whose hash byHash
-// lacks is an error: its inputs were lost, and explain would lie.
-func (p *Plan) SetHashInputs(byHash map[string][]HashInput) error {
-	for _, n := range p.Nodes {
-		if n.Hash == "" {
-			continue
-		}
-		in, ok := byHash[n.Hash]
-		if !ok {
-			return fmt.Errorf("node %s: no hash inputs recorded for hash %s", n.ID, n.Hash)
-		}
-		n.HashInputs = in
+// Decode restores a plan saved with Encode, rebuilding its indexes.
+func Decode(data []byte) (*Plan, error) {
+	dec := gob.NewDecoder(bytes.NewReader(data))
+	var head docHead
+	if err := dec.Decode(&head); err != nil {
+		return nil, fmt.Errorf("decode plan: %w", err)
 	}
-	return nil
+	p := head.Plan
+	if p == nil || head.Nodes < 0 || head.Bases < 0 || head.Nodes+head.Bases > len(data) {
+		return nil, fmt.Errorf("decode plan: bad header (%d nodes, %d bases in %d bytes)", head.Nodes, head.Bases, len(data))
+	}
+	// The counts come from the document, so they only cap what is
+	// preallocated: a damaged header must not allocate gigabytes.
+	p.Nodes = make([]*Node, 0, min(head.Nodes, 1<<16))
+	for i := range head.Nodes {
+		n := new(Node)
+		if err := dec.Decode(n); err != nil {
+			return nil, fmt.Errorf("decode plan: node %d of %d: %w", i+1, head.Nodes, err)
+		}
+		p.Nodes = append(p.Nodes, n)
+	}
+	p.Bases = make([]BaseStatus, 0, min(head.Bases, 1<<16))
+	for i := range head.Bases {
+		var b BaseStatus
+		if err := dec.Decode(&b); err != nil {
+			return nil, fmt.Errorf("decode plan: base %d of %d: %w", i+1, head.Bases, err)
+		}
+		p.Bases = append(p.Bases, b)
+	}
+	p.index()
+	return p, nil
 }

@@ -38,6 +38,7 @@ package planner
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"slices"
 	"strconv"
@@ -128,26 +129,50 @@ func contentDigest(b []byte) string {
 
 // hashPlan hashes the nodes; p.Nodes is in topological order, so every
 // dependency is hashed before its dependents.
-func hashPlan(p *Plan, in *Input) {
+func hashPlan(p *Plan) {
 	h := sha256.New()
 	byID := make(map[string]string, len(p.Nodes))
 	for _, nd := range p.Nodes {
-		stage := strconv.Itoa(nd.Stage)
-		if nd.Bootstrap {
-			stage = "b" + stage
-		}
-		hi := hashInput{
-			Salt: Salt, Arch: in.Arch, Pkgbase: nd.Pkgbase, Version: nd.Version, Source: nd.Source,
-			MakepkgConf: p.Env.MakepkgConf, PacmanConf: p.Env.PacmanConf, Builder: p.Env.Builder,
-			Nocheck: nd.Nocheck, Stage: stage,
-		}
-		for _, d := range nd.Deps {
-			hi.Deps = append(hi.Deps, HashInput{"dep " + d.ID, byID[d.ID]})
-		}
-		nd.HashInputs = hi.lines()
+		nd.HashInputs = nodeLines(p, nd, byID)
 		nd.Hash = sumLines(h, nd.HashInputs)
 		byID[nd.ID] = nd.Hash
 	}
+}
+
+// nodeLines returns nd's hash inputs; byID holds the hashes of the nodes
+// before it.
+func nodeLines(p *Plan, nd *Node, byID map[string]string) []HashInput {
+	stage := strconv.Itoa(nd.Stage)
+	if nd.Bootstrap {
+		stage = "b" + stage
+	}
+	hi := hashInput{
+		Salt: Salt, Arch: p.Arch, Pkgbase: nd.Pkgbase, Version: nd.Version, Source: nd.Source,
+		MakepkgConf: p.Env.MakepkgConf, PacmanConf: p.Env.PacmanConf, Builder: p.Env.Builder,
+		Nocheck: nd.Nocheck, Stage: stage,
+	}
+	for _, d := range nd.Deps {
+		hi.Deps = append(hi.Deps, HashInput{"dep " + d.ID, byID[d.ID]})
+	}
+	return hi.lines()
+}
+
+// RestoreHashInputs recomputes every node's hash inputs, which a decoded
+// plan lacks (see Encode), and checks that they still give the node's
+// hash. A mismatch means the plan was made by a portmake that hashed
+// differently; its inputs cannot be shown or recorded truthfully.
+func (p *Plan) RestoreHashInputs() error {
+	h := sha256.New()
+	byID := make(map[string]string, len(p.Nodes))
+	for _, nd := range p.Nodes {
+		lines := nodeLines(p, nd, byID)
+		if sum := sumLines(h, lines); sum != nd.Hash {
+			return fmt.Errorf("node %s: its inputs hash to %s, not %s: the plan was made by another portmake version; plan again", nd.ID, sum, nd.Hash)
+		}
+		nd.HashInputs = lines
+		byID[nd.ID] = nd.Hash
+	}
+	return nil
 }
 
 // Change is one difference between two sets of hash inputs.

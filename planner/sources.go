@@ -11,7 +11,7 @@ import "fmt"
 // sources in Input.Sources, because a source without a Recipe only takes
 // part in hashing. A source with a Recipe can change the plan itself (its
 // build dependencies), so it must be given to Build and is refused here.
-func WithSources(p *Plan, in *Input, srcs map[string]Source) (*Plan, error) {
+func WithSources(p *Plan, srcs map[string]Source) (*Plan, error) {
 	for name, s := range srcs {
 		if s.Recipe != nil {
 			return nil, fmt.Errorf("source of %s has a recipe: give it to Build", name)
@@ -26,7 +26,7 @@ func WithSources(p *Plan, in *Input, srcs map[string]Source) (*Plan, error) {
 		}
 		q.Nodes[i] = &c
 	}
-	hashPlan(&q, in)
+	hashPlan(&q)
 	q.index()
 	return &q, nil
 }

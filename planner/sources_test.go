@@ -15,7 +15,7 @@ func TestWithSourcesEqualsBuild(t *testing.T) {
 		"a": {Kind: SourceOfficial, URL: "https://example.org/a.git", Ref: "2-1", Commit: "1111111111111111111111111111111111111111"},
 		"c": {Kind: SourceOverride, URL: "https://example.org/c.git", Ref: "main", Commit: "2222222222222222222222222222222222222222"},
 	}
-	got, err := WithSources(first, in, srcs)
+	got, err := WithSources(first, srcs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestWithSourcesEqualsBuild(t *testing.T) {
 			t.Fatalf("WithSources modified its input plan: %s has a source", n.ID)
 		}
 	}
-	if _, err := WithSources(first, in, map[string]Source{"a": {Recipe: &Recipe{}}}); err == nil {
+	if _, err := WithSources(first, map[string]Source{"a": {Recipe: &Recipe{}}}); err == nil {
 		t.Fatal("a source with a recipe was accepted")
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // Plan is a stored plan: what it was made from, its nodes and edges, and
-// the planner's full JSON document for re-rendering.
+// the planner's whole document for re-rendering.
 type Plan struct {
 	ID           int64
 	CreatedAt    time.Time
@@ -21,9 +21,13 @@ type Plan struct {
 	Arch         string
 	Inputs       []Input
 	Summary      string
-	Doc          []byte // the plan as the planner's JSON view renders it
-	Nodes        []Node
-	Edges        []Edge
+	Doc          []byte // the plan as planner.Encode writes it; the store compresses it
+	// EncodeDoc, when set, makes Doc for SavePlan, which runs it (and the
+	// compression) on another goroutine while it writes the rows: for a
+	// full rebuild both take a few hundred milliseconds.
+	EncodeDoc func() ([]byte, error)
+	Nodes     []Node
+	Edges     []Edge
 }
 
 // Input is one thing a plan was made from, such as a repository DB
@@ -47,10 +51,6 @@ type Node struct {
 	Cycle        int
 	Hash         string
 	Priority     int
-	// HashInputs are the lines Hash was computed from, in hashing order.
-	// They are stored once per hash (see HashInputs), so a node without a
-	// Hash keeps none.
-	HashInputs []KV
 }
 
 // KV is one hash input line.
@@ -154,19 +154,31 @@ func (s *Store) SavePlan(ctx context.Context, p *Plan) (int64, error) {
 	if created.IsZero() {
 		created = s.now()
 	}
-	// Plan documents are JSON of several megabytes for a full rebuild;
-	// compressed they are a tenth of that, which keeps state.db small over
-	// months of plans and makes the write cheaper than the compression.
-	var doc []byte
-	if len(p.Doc) > 0 {
-		doc = zenc.EncodeAll(p.Doc, nil)
+	// Plan documents are several megabytes for a full rebuild; compressed
+	// they are a fifth of that, which keeps state.db small over months of
+	// plans. The document is made and compressed beside the row inserts and
+	// written last, in the same transaction.
+	type docResult struct {
+		doc []byte
+		err error
 	}
+	docc := make(chan docResult, 1)
+	go func() {
+		doc, err := p.Doc, error(nil)
+		if p.EncodeDoc != nil {
+			doc, err = p.EncodeDoc()
+		}
+		if err == nil && len(doc) > 0 {
+			doc = zenc.EncodeAll(doc, nil)
+		}
+		docc <- docResult{doc, err}
+	}()
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO plans
 			(created_at, portfile_hash, command_line, arch, summary, node_count, edge_count, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			nanos(created), p.PortfileHash, p.CommandLine, p.Arch, p.Summary, len(p.Nodes), len(p.Edges), doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`,
+			nanos(created), p.PortfileHash, p.CommandLine, p.Arch, p.Summary, len(p.Nodes), len(p.Edges))
 		if err != nil {
 			return err
 		}
@@ -191,32 +203,14 @@ func (s *Store) SavePlan(ctx context.Context, p *Plan) (int64, error) {
 		if err != nil {
 			return err
 		}
-		inputs, err := newBatchInserter(ctx, tx, `INSERT INTO hash_inputs (hash, inputs)`, 2,
-			`ON CONFLICT (hash) DO NOTHING`)
-		if err != nil {
-			return err
-		}
 		for i, n := range p.Nodes {
 			if err := nodes.add(ctx, id, i, n.Pkgbase, n.Version, n.Current, n.Repo,
 				n.Reason, n.ReasonDetail, n.Stage, n.Cycle, n.Hash, n.Priority); err != nil {
 				return fmt.Errorf("nodes: %w", err)
 			}
-			if n.Hash == "" || len(n.HashInputs) == 0 {
-				continue
-			}
-			hi, err := json.Marshal(n.HashInputs)
-			if err != nil {
-				return fmt.Errorf("node %s: hash inputs: %w", n.Pkgbase, err)
-			}
-			if err := inputs.add(ctx, n.Hash, string(hi)); err != nil {
-				return fmt.Errorf("hash inputs: %w", err)
-			}
 		}
 		if err := nodes.flush(ctx); err != nil {
 			return fmt.Errorf("nodes: %w", err)
-		}
-		if err := inputs.flush(ctx); err != nil {
-			return fmt.Errorf("hash inputs: %w", err)
 		}
 
 		edges, err := newBatchInserter(ctx, tx, "INSERT INTO edges (plan_id, seq, src, dst, kind)", 5, "")
@@ -231,8 +225,18 @@ func (s *Store) SavePlan(ctx context.Context, p *Plan) (int64, error) {
 		if err := edges.flush(ctx); err != nil {
 			return fmt.Errorf("edges: %w", err)
 		}
-		return nil
+		r := <-docc
+		docc <- r // for the deferred wait below
+		if r.err != nil {
+			return fmt.Errorf("document: %w", r.err)
+		}
+		if r.doc == nil {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE plans SET doc = ? WHERE id = ?`, r.doc, id)
+		return err
 	})
+	<-docc // never return with the encoder still reading p
 	if err != nil {
 		return 0, fmt.Errorf("save plan in %s: %w", s.path, err)
 	}
@@ -325,24 +329,17 @@ func (s *Store) loadPlanRows(ctx context.Context, p *Plan) error {
 		return fmt.Errorf("inputs: %w", err)
 	}
 
-	rows, err = s.db.QueryContext(ctx, `SELECT n.pkgbase, n.version, n.current, n.repo, n.reason, n.reason_detail,
-		n.stage, n.cycle, n.hash, n.priority, coalesce(h.inputs, '[]')
-		FROM nodes n LEFT JOIN hash_inputs h ON h.hash = n.hash AND n.hash != ''
-		WHERE n.plan_id = ? ORDER BY n.seq`, p.ID)
+	rows, err = s.db.QueryContext(ctx, `SELECT pkgbase, version, current, repo, reason, reason_detail,
+		stage, cycle, hash, priority FROM nodes WHERE plan_id = ? ORDER BY seq`, p.ID)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var n Node
-		var hi string
 		if err := rows.Scan(&n.Pkgbase, &n.Version, &n.Current, &n.Repo, &n.Reason, &n.ReasonDetail,
-			&n.Stage, &n.Cycle, &n.Hash, &n.Priority, &hi); err != nil {
+			&n.Stage, &n.Cycle, &n.Hash, &n.Priority); err != nil {
 			rows.Close()
 			return err
-		}
-		if n.HashInputs, err = decodeKVs(hi); err != nil {
-			rows.Close()
-			return fmt.Errorf("node %s: %w", n.Pkgbase, err)
 		}
 		p.Nodes = append(p.Nodes, n)
 	}
@@ -404,8 +401,28 @@ func (s *Store) Plans(ctx context.Context, limit int) ([]PlanSummary, error) {
 	return out, nil
 }
 
-// HashInputs returns the hash inputs recorded for a node hash by any plan
-// (equal hashes have equal inputs), or nil when none recorded it.
+// RecordHashInputs keeps the inputs of a node hash, once per hash (equal
+// hashes have equal inputs), so explain can compare against a past build
+// after its plan is gone. Apply records them for every build it starts; a
+// plan does not, since its own inputs follow from its document
+// (planner.Plan.RestoreHashInputs). Recording a known hash is a no-op.
+func (s *Store) RecordHashInputs(ctx context.Context, hash string, inputs []KV) error {
+	if hash == "" || len(inputs) == 0 {
+		return errors.New("record hash inputs: no hash or no inputs")
+	}
+	data, err := json.Marshal(inputs)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO hash_inputs (hash, inputs) VALUES (?, ?)
+		ON CONFLICT (hash) DO NOTHING`, hash, string(data)); err != nil {
+		return fmt.Errorf("record hash inputs of %s: %w", hash, err)
+	}
+	return nil
+}
+
+// HashInputs returns the hash inputs recorded for a node hash (by
+// RecordHashInputs), or nil when none were.
 func (s *Store) HashInputs(ctx context.Context, hash string) ([]KV, error) {
 	if hash == "" {
 		return nil, nil
@@ -423,32 +440,6 @@ func (s *Store) HashInputs(ctx context.Context, hash string) ([]KV, error) {
 		return nil, fmt.Errorf("hash inputs of %s: %w", hash, err)
 	}
 	return kvs, nil
-}
-
-// PlanHashInputs returns the hash inputs of every hashed node of plan id,
-// keyed by hash: what a plan document leaves out.
-func (s *Store) PlanHashInputs(ctx context.Context, id int64) (map[string][]KV, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT hash, inputs FROM hash_inputs
-		WHERE hash IN (SELECT hash FROM nodes WHERE plan_id = ? AND hash != '')`, id)
-	if err != nil {
-		return nil, fmt.Errorf("hash inputs of plan %d: %w", id, err)
-	}
-	out := map[string][]KV{}
-	for rows.Next() {
-		var hash, hi string
-		if err := rows.Scan(&hash, &hi); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("hash inputs of plan %d: %w", id, err)
-		}
-		if out[hash], err = decodeKVs(hi); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("hash inputs of %s: %w", hash, err)
-		}
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, fmt.Errorf("hash inputs of plan %d: %w", id, err)
-	}
-	return out, nil
 }
 
 // PrunePlans deletes every plan but the newest keep, except plans that an

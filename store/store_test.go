@@ -258,12 +258,6 @@ func samplePlan(seed string, n int) *Plan {
 			Reason: "outdated", ReasonDetail: "target has 1.2.2-1",
 			Stage: i % 3, Cycle: i % 7, Priority: n - i,
 			Hash: fmt.Sprintf("%s-%064x", seed, i),
-			HashInputs: []KV{
-				{"salt", "portmake-node-v1"}, {"arch", "aarch64"}, {"pkgbase", name},
-				{"version", "1.2.3-1"}, {"source", "git 0123456789abcdef0123456789abcdef01234567"},
-				{"makepkg.conf", "sha256:ff00"}, {"builder", "makechrootpkg nocheck=false stage=1"},
-				{"dep", "x\ny \"quoted\" ünïcode"},
-			},
 		})
 		for j := 1; j <= 4 && i+j < n; j++ {
 			kind := []string{"depends", "makedepends", "checkdepends", "depends"}[j-1]
@@ -271,6 +265,30 @@ func samplePlan(seed string, n int) *Plan {
 		}
 	}
 	return p
+}
+
+// EncodeDoc runs beside the row inserts; its document is stored like Doc,
+// and its failure saves nothing.
+func TestSavePlanEncodeDoc(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	p := samplePlan("enc", 40)
+	p.Doc = nil
+	p.EncodeDoc = func() ([]byte, error) { return []byte("encoded document"), nil }
+	id, err := s.SavePlan(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PlanDoc(ctx, id); err != nil || string(got.Doc) != "encoded document" {
+		t.Fatalf("PlanDoc = %+v, %v", got, err)
+	}
+	p.EncodeDoc = func() ([]byte, error) { return nil, errors.New("gob broke") }
+	if _, err := s.SavePlan(ctx, p); err == nil || !strings.Contains(err.Error(), "gob broke") {
+		t.Fatalf("SavePlan with a failing EncodeDoc: %v", err)
+	}
+	if list, _ := s.Plans(ctx, 0); len(list) != 1 || list[0].ID != id {
+		t.Fatalf("a failed save left a plan: %+v", list)
+	}
 }
 
 func TestSavePlanRoundTrip(t *testing.T) {
@@ -281,9 +299,7 @@ func TestSavePlanRoundTrip(t *testing.T) {
 	}
 	// 130 nodes and 510 edges: full batches of rows plus a tail.
 	want1 := samplePlan("one", 130)
-	want1.Nodes[3].HashInputs = nil
 	want1.Nodes[4].Hash = ""
-	want1.Nodes[4].HashInputs = nil
 	want1.Doc = []byte(strings.Repeat(`{"pkgbase":"vim","reason":"outdated"},`, 1000))
 	id1, err := s.SavePlan(ctx, want1)
 	if err != nil {
@@ -338,23 +354,30 @@ func TestSavePlanRoundTrip(t *testing.T) {
 		t.Errorf("Plans(1) = %+v", list)
 	}
 
-	hi, err := s.HashInputs(ctx, want1.Nodes[5].Hash)
-	if err != nil || !reflect.DeepEqual(hi, want1.Nodes[5].HashInputs) {
+	// A plan records no hash inputs: they follow from its document.
+	if hi, err := s.HashInputs(ctx, want1.Nodes[5].Hash); hi != nil || err != nil {
+		t.Errorf("HashInputs after SavePlan = %v, %v", hi, err)
+	}
+	inputs := []KV{
+		{"salt", "portmake-node-v1"}, {"arch", "aarch64"}, {"pkgbase", "pkg00005"},
+		{"source.commit", "0123456789abcdef0123456789abcdef01234567"},
+		{"dep x", "odd \"quoted\" ünïcode\tvalue"},
+	}
+	if err := s.RecordHashInputs(ctx, want1.Nodes[5].Hash, inputs); err != nil {
+		t.Fatal(err)
+	}
+	// A second record of the same hash keeps the first.
+	if err := s.RecordHashInputs(ctx, want1.Nodes[5].Hash, inputs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if hi, err := s.HashInputs(ctx, want1.Nodes[5].Hash); err != nil || !reflect.DeepEqual(hi, inputs) {
 		t.Errorf("HashInputs = %v, %v", hi, err)
+	}
+	if err := s.RecordHashInputs(ctx, "", inputs); err == nil {
+		t.Error("RecordHashInputs accepted an empty hash")
 	}
 	if hi, err := s.HashInputs(ctx, "nope"); hi != nil || err != nil {
 		t.Errorf("HashInputs of an unknown hash = %v, %v", hi, err)
-	}
-	// Node 3 recorded no inputs and node 4 has no hash: 128 of 130, and
-	// none of plan 2's.
-	byHash, err := s.PlanHashInputs(ctx, id1)
-	if err != nil || len(byHash) != 128 || !reflect.DeepEqual(byHash[want1.Nodes[5].Hash], want1.Nodes[5].HashInputs) {
-		t.Errorf("PlanHashInputs = %d hashes, %v", len(byHash), err)
-	}
-	for h := range byHash {
-		if !strings.HasPrefix(h, "one-") {
-			t.Errorf("PlanHashInputs(%d) has hash %s of another plan", id1, h)
-		}
 	}
 
 	// Pruning keeps the newest plans and those an apply used, and the hash

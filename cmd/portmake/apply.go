@@ -67,6 +67,11 @@ func (c *ApplyCmd) Run(env *Env, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	// Each build records its hash inputs, for explain after the plan is
+	// gone; a stored plan keeps them only implicitly.
+	if err := p.RestoreHashInputs(); err != nil {
+		return fmt.Errorf("plan %d: %w", planID, err)
+	}
 	nodes, err := selectNodes(p, c.Target, c.Exclude)
 	if err != nil {
 		return err
@@ -351,7 +356,17 @@ type recorder struct {
 }
 
 func (r *recorder) Started(ctx context.Context, j *executor.Job, attempt int, logPath string) (int64, error) {
-	return r.st.StartBuild(context.WithoutCancel(ctx), &store.Build{ApplyID: r.applyID, Pkgbase: j.Pkgbase,
+	ctx = context.WithoutCancel(ctx)
+	if n := r.nodes[j.ID]; n != nil {
+		kvs := make([]store.KV, len(n.HashInputs))
+		for i, h := range n.HashInputs {
+			kvs[i] = store.KV{Key: h.Key, Value: h.Value}
+		}
+		if err := r.st.RecordHashInputs(ctx, j.ID, kvs); err != nil {
+			return 0, err
+		}
+	}
+	return r.st.StartBuild(ctx, &store.Build{ApplyID: r.applyID, Pkgbase: j.Pkgbase,
 		Version: j.Version, Hash: j.ID, Stage: j.Stage, Attempt: attempt, StartedAt: time.Now(), LogPath: logPath})
 }
 

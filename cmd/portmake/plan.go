@@ -26,8 +26,8 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 	}
 	if c.JSON {
 		if reused {
-			if err := s.attachHashInputs(env.Ctx, id, p); err != nil {
-				return err
+			if err := p.RestoreHashInputs(); err != nil {
+				return fmt.Errorf("plan %d: %w", id, err)
 			}
 		}
 		err = view.RenderJSON(env.Stdout, p)
@@ -60,8 +60,8 @@ func (c *ShowCmd) Run(env *Env, g *Globals) error {
 		return err
 	}
 	if c.JSON {
-		if err := s.attachHashInputs(env.Ctx, id, p); err != nil {
-			return err
+		if err := p.RestoreHashInputs(); err != nil {
+			return fmt.Errorf("plan %d: %w", id, err)
 		}
 		return view.RenderJSON(env.Stdout, p)
 	}
@@ -117,8 +117,8 @@ type ExplainCmd struct {
 
 func (c *ExplainCmd) Run(env *Env, g *Globals) error {
 	return withPlan(env, g, c.Plan, func(s *session, p *planner.Plan, id int64) error {
-		if err := s.attachHashInputs(env.Ctx, id, p); err != nil {
-			return err
+		if err := p.RestoreHashInputs(); err != nil {
+			return fmt.Errorf("plan %d: %w", id, err)
 		}
 		return c.explain(env, s, p)
 	})

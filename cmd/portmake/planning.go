@@ -376,7 +376,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		}
 	}
 	lap("resolve official sources", "count", len(reqs))
-	p, err := planner.WithSources(first, in, official)
+	p, err := planner.WithSources(first, official)
 	lap("hash with sources")
 	return p, err
 }
@@ -498,28 +498,20 @@ func (c storeCache) Put(ctx context.Context, key, value string) error {
 
 // savePlan stores p and returns its id.
 func (s *session) savePlan(ctx context.Context, p *planner.Plan, summary string) (int64, error) {
-	doc, err := planner.Encode(p)
-	if err != nil {
-		return 0, err
-	}
 	sp := &store.Plan{
 		PortfileHash: p.Meta.PortfileHash,
 		CommandLine:  strings.Join(p.Meta.CommandLine, " "),
 		Arch:         p.Arch,
 		Summary:      summary,
-		Doc:          doc,
+		EncodeDoc:    func() ([]byte, error) { return planner.Encode(p) },
 	}
 	for _, d := range p.Meta.DBs {
 		sp.Inputs = append(sp.Inputs, store.Input{Kind: "db:" + d.Side, Name: d.Repo, URL: d.URL, SHA256: d.SHA256})
 	}
 	for _, n := range p.Nodes {
-		sn := store.Node{Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo,
+		sp.Nodes = append(sp.Nodes, store.Node{Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo,
 			Reason: n.Reason.Kind.String(), ReasonDetail: n.Reason.Detail, Stage: n.Stage, Cycle: n.Cycle,
-			Hash: n.Hash, Priority: n.Priority}
-		for _, h := range n.HashInputs {
-			sn.HashInputs = append(sn.HashInputs, store.KV{Key: h.Key, Value: h.Value})
-		}
-		sp.Nodes = append(sp.Nodes, sn)
+			Hash: n.Hash, Priority: n.Priority})
 		for _, d := range n.Deps {
 			kinds := make([]string, len(d.Kinds))
 			for i, k := range d.Kinds {
@@ -530,28 +522,6 @@ func (s *session) savePlan(ctx context.Context, p *planner.Plan, summary string)
 		}
 	}
 	return s.st.SavePlan(ctx, sp)
-}
-
-// attachHashInputs gives the nodes of stored plan id their hash inputs,
-// which the plan document leaves out (see planner.Encode): for the views
-// that show them, explain and JSON.
-func (s *session) attachHashInputs(ctx context.Context, id int64, p *planner.Plan) error {
-	kvs, err := s.st.PlanHashInputs(ctx, id)
-	if err != nil {
-		return err
-	}
-	byHash := make(map[string][]planner.HashInput, len(kvs))
-	for h, list := range kvs {
-		in := make([]planner.HashInput, len(list))
-		for i, kv := range list {
-			in[i] = planner.HashInput{Key: kv.Key, Value: kv.Value}
-		}
-		byHash[h] = in
-	}
-	if err := p.SetHashInputs(byHash); err != nil {
-		return fmt.Errorf("plan %d: %w", id, err)
-	}
-	return nil
 }
 
 // loadPlan returns a stored plan (id <= 0: the latest).
