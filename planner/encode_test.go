@@ -7,16 +7,23 @@ import (
 	"testing"
 )
 
-func TestEncodeDecodeRoundTrip(t *testing.T) {
+// encodedSample is a small plan with a dependency chain, and its document.
+func encodedSample(tb testing.TB) (*Plan, []byte) {
+	tb.Helper()
 	in := simple([]string{"a 2-1 d=b", "b 2-1", "c 1-1 d=a m=b"}, []string{"a 1-1", "b 1-1"})
 	p, err := Build(in)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	data, err := Encode(p)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return p, data
+}
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	p, data := encodedSample(t)
 	q, err := Decode(data)
 	if err != nil {
 		t.Fatal(err)
@@ -65,15 +72,7 @@ func TestEncodeDecodeEmptyPlan(t *testing.T) {
 }
 
 func TestDecodeRefusesDamage(t *testing.T) {
-	in := simple([]string{"a 2-1 d=b", "b 2-1", "c 1-1 d=a m=b"}, []string{"a 1-1", "b 1-1"})
-	p, err := Build(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := Encode(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, data := encodedSample(t)
 	for _, cut := range []int{0, 1, len(data) / 2, len(data) - 1} {
 		if _, err := Decode(data[:cut]); err == nil {
 			t.Errorf("Decode of the first %d of %d bytes succeeded", cut, len(data))
@@ -84,15 +83,7 @@ func TestDecodeRefusesDamage(t *testing.T) {
 // FuzzDecode: a damaged plan document (state.db is a file users can break)
 // is an error, never a panic.
 func FuzzDecode(f *testing.F) {
-	in := simple([]string{"a 2-1 d=b", "b 2-1", "c 1-1 d=a m=b"}, []string{"a 1-1", "b 1-1"})
-	p, err := Build(in)
-	if err != nil {
-		f.Fatal(err)
-	}
-	data, err := Encode(p)
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, data := encodedSample(f)
 	f.Add(data)
 	empty, _ := Encode(&Plan{})
 	f.Add(empty)
