@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
@@ -261,11 +262,12 @@ func BenchmarkParseDesc(b *testing.B) {
 }
 
 // TestReadSpeed times Read on a full-size database (14,562 packages)
-// against pacman -Sl on the same file, at the same moment, so that the
-// check holds on a loaded machine: Read must beat pacman. The absolute
-// budget of 150 ms is logged, and enforced when PORTMAKE_PERF_STRICT is set
-// (on an otherwise idle machine), since wall-clock limits fail on a shared
-// CI runner for reasons that are not ours. -short skips the test.
+// against pacman -Sl on the same file: Read must beat pacman. The two are
+// timed in turns, best of five each, so that a load spike (go test runs
+// packages in parallel) hits both alike. The absolute budget of 150 ms is
+// logged, and enforced when PORTMAKE_PERF_STRICT is set (on an otherwise
+// idle machine), since wall-clock limits fail on a shared CI runner for
+// reasons that are not ours. -short skips the test.
 func TestReadSpeed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 14,562-package database; skipped with -short")
@@ -274,7 +276,17 @@ func TestReadSpeed(t *testing.T) {
 		t.Skip("the race detector slows Read several times over")
 	}
 	data, n := archwebDB(t)
-	best := time.Duration(1 << 62)
+	_, err := exec.LookPath("pacman")
+	pacman := err == nil
+	var conf pacmanEnv
+	if pacman {
+		path := filepath.Join(t.TempDir(), "extra.db.tar.gz")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		conf = pacmanConf(t, map[string]string{"extra": path})
+	}
+	best, pbest := time.Duration(1<<62), time.Duration(1<<62)
 	for range 5 {
 		start := time.Now()
 		db, err := Read(bytes.NewReader(data), "extra.db.tar.gz")
@@ -286,28 +298,24 @@ func TestReadSpeed(t *testing.T) {
 			t.Fatalf("read %d packages, want %d", len(db.Packages), n)
 		}
 		best = min(best, d)
+		if pacman {
+			start = time.Now()
+			out := pacmanSl(t, conf, "extra")
+			pbest = min(pbest, time.Since(start))
+			if got := bytes.Count(out, []byte("\n")); got != n {
+				t.Fatalf("pacman -Sl listed %d packages, want %d", got, n)
+			}
+		}
 	}
 	t.Logf("Read of %d packages (%d KiB gzip, %d KiB tar): best of 5 %v", n, len(data)>>10, archweb.size>>10, best)
 	if os.Getenv("PORTMAKE_PERF_STRICT") != "" && best > 150*time.Millisecond {
 		t.Errorf("Read took %v for %d packages, budget is 150ms", best, n)
 	}
-
 	testutil.RequireTool(t, "pacman")
-	path := filepath.Join(t.TempDir(), "extra.db.tar.gz")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := pacmanConf(t, map[string]string{"extra": path})
-	start := time.Now()
-	out := pacmanSl(t, conf, "extra")
-	pd := time.Since(start)
-	if got := bytes.Count(out, []byte("\n")); got != n {
-		t.Errorf("pacman -Sl listed %d packages, want %d", got, n)
-	}
-	ratio := float64(best) / float64(pd)
-	t.Logf("pacman -Sl (one run, process start included): %v; Read takes %.2fx pacman's time", pd, ratio)
+	ratio := float64(best) / float64(pbest)
+	t.Logf("pacman -Sl (process start included): best of 5 %v; Read takes %.2fx pacman's time", pbest, ratio)
 	if ratio >= 1 {
-		t.Errorf("Read (%v) is slower than pacman -Sl (%v)", best, pd)
+		t.Errorf("Read (%v) is slower than pacman -Sl (%v)", best, pbest)
 	}
 }
 

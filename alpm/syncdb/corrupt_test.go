@@ -1,7 +1,6 @@
 package syncdb
 
 import (
-	"archive/tar"
 	"bytes"
 	"io"
 	"math/rand/v2"
@@ -37,18 +36,17 @@ func corpusBytes(t *testing.T, rel string) (raw, plain []byte) {
 // a tar archive, its name and its size.
 func memberOffset(t *testing.T, data []byte, n int) (int64, string, int64) {
 	t.Helper()
-	cr := &tailReader{r: bytes.NewReader(data)}
-	tr := tar.NewReader(cr)
+	tr := &tarReader{r: bytes.NewReader(data)}
 	for i := 0; ; {
-		h, err := tr.Next()
+		m, err := tr.next()
 		if err != nil {
 			t.Fatalf("member %d: %v", n, err)
 		}
-		if h.Typeflag != tar.TypeReg || h.Size < 16 {
+		if m.typ != '0' || m.size < 16 {
 			continue
 		}
 		if i == n {
-			return cr.n, h.Name, h.Size
+			return tr.n, m.name, m.size
 		}
 		i++
 	}

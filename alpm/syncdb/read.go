@@ -23,9 +23,9 @@ package syncdb
 //     a valid empty repository: repo-add writes exactly that, gzipped to 45
 //     bytes, when the last package is removed;
 //   - a tar that stops at a member boundary without the end-of-archive
-//     marker is truncated. Go's archive/tar reports a clean io.EOF there, so
-//     Read watches the bytes the tar reader consumes and requires that they
-//     end in at least one 512-byte zero block.
+//     marker is truncated. Go's archive/tar reports a clean io.EOF there;
+//     Read's own tar reader (tar.go) requires at least one 512-byte zero
+//     block.
 //
 // Entries are merged per directory as libalpm does: desc, then depends
 // (older and ALARM databases split the relations into it, sometimes before
@@ -36,7 +36,6 @@ package syncdb
 // the same package name.
 
 import (
-	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
@@ -97,8 +96,7 @@ func read(r io.Reader, source string) (*DB, error) {
 	// that it overlaps with tar and desc parsing.
 	br := newPrefetcher(dec)
 	defer br.stop()
-	tail := &tailReader{r: br}
-	tr := tar.NewReader(tail)
+	tr := &tarReader{r: br}
 
 	var (
 		entries []*entry
@@ -110,47 +108,49 @@ func read(r io.Reader, source string) (*DB, error) {
 		last    string // name of the last tar member read, for errors
 	)
 	for {
-		hdr, err := tr.Next()
+		hdr, err := tr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if last == "" {
-				return nil, notTar(comp, tail.head, err)
+			switch {
+			case tr.n == 0 && err == errNoEndMarker:
+				return nil, errors.New("empty file: not a sync database (an empty repository is an empty tar archive, not an empty file)")
+			case last != "":
+				return nil, fmt.Errorf("after entry %q: %w", last, err)
+			case err == errNoEndMarker:
+				return nil, notTar(comp, tr.head, io.ErrUnexpectedEOF)
 			}
-			return nil, fmt.Errorf("after entry %q: %w", last, err)
+			return nil, notTar(comp, tr.head, err)
 		}
-		last = hdr.Name
-		switch hdr.Typeflag {
-		case tar.TypeDir, tar.TypeXGlobalHeader:
+		last = hdr.name
+		switch hdr.typ {
+		case '5':
 			// pacman ignores directory entries: a package exists once one
 			// of its files is read.
 			continue
-		case tar.TypeReg, tar.TypeRegA:
+		case '0':
 		default:
-			return nil, fmt.Errorf("entry %q: unexpected tar entry type %q", hdr.Name, hdr.Typeflag)
+			return nil, fmt.Errorf("entry %q: unexpected tar entry type %q", hdr.name, hdr.typ)
 		}
-		dir, file := path.Split(hdr.Name)
+		dir, file := path.Split(hdr.name)
 		if dir == "" {
-			return nil, fmt.Errorf("entry %q: a file outside any package directory (not a sync database?)", hdr.Name)
+			return nil, fmt.Errorf("entry %q: a file outside any package directory (not a sync database?)", hdr.name)
 		}
 		dir = strings.TrimSuffix(dir, "/")
 		if file != "desc" && file != "depends" && file != "files" {
 			// libalpm warns about and skips unknown files in an entry.
 			continue
 		}
-		if hdr.Size > maxEntrySize {
-			return nil, fmt.Errorf("entry %q: %d bytes is too large for a database entry", hdr.Name, hdr.Size)
+		if hdr.size > maxEntrySize {
+			return nil, fmt.Errorf("entry %q: %d bytes is too large for a database entry", hdr.name, hdr.size)
 		}
-		if cap(buf) < int(hdr.Size) {
-			buf = make([]byte, hdr.Size, hdr.Size+hdr.Size/2)
+		if cap(buf) < int(hdr.size) {
+			buf = make([]byte, hdr.size, hdr.size+hdr.size/2)
 		}
-		buf = buf[:hdr.Size]
-		if _, err := io.ReadFull(tr, buf); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
+		buf = buf[:hdr.size]
+		if err := tr.read(buf); err != nil {
+			return nil, fmt.Errorf("entry %q: %w", hdr.name, err)
 		}
 
 		if cur == nil || cur.dir != dir {
@@ -170,21 +170,10 @@ func read(r io.Reader, source string) (*DB, error) {
 			cur.desc = true
 		}
 		if err := ps.parse(string(buf), cur.pkg); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
+			return nil, fmt.Errorf("entry %q: %w", hdr.name, err)
 		}
 	}
 
-	// io.EOF from the tar reader: tell a real end of archive from a stream
-	// that simply stopped.
-	if tail.n == 0 {
-		return nil, errors.New("empty file: not a sync database (an empty repository is an empty tar archive, not an empty file)")
-	}
-	if tail.n-tail.lastData < 512 {
-		if last == "" {
-			return nil, notTar(comp, tail.head, io.ErrUnexpectedEOF)
-		}
-		return nil, fmt.Errorf("after entry %q: archive is truncated (no end-of-archive marker)", last)
-	}
 	// Read the compressed stream to its end, so that a truncated or corrupt
 	// trailer (gzip CRC and length, zstd checksum) is still an error.
 	if _, err := io.Copy(io.Discard, br); err != nil {
@@ -244,35 +233,6 @@ func printable(head []byte) string {
 		out[i] = c
 	}
 	return string(out)
-}
-
-// tailReader counts the bytes the tar reader consumes and remembers where
-// the last non-zero byte was, so Read can check that the archive ended with
-// a zero block. Scanning each chunk backwards stops at its last non-zero
-// byte, which is almost always near the end, so this costs next to nothing.
-// It also keeps the first bytes for error messages.
-type tailReader struct {
-	r        io.Reader
-	n        int64 // bytes read
-	lastData int64 // offset just after the last non-zero byte
-	head     []byte
-}
-
-func (t *tailReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if n > 0 {
-		if len(t.head) < 64 {
-			t.head = append(t.head, p[:min(n, 64-len(t.head))]...)
-		}
-		for i := n - 1; i >= 0; i-- {
-			if p[i] != 0 {
-				t.lastData = t.n + int64(i) + 1
-				break
-			}
-		}
-		t.n += int64(n)
-	}
-	return n, err
 }
 
 // Find returns the package called name, or nil.
