@@ -52,6 +52,11 @@ type depItem struct {
 	text string
 	rel  alpm.Relation
 	err  error
+
+	// rel.Name looked up once in each index: the indexes do not change
+	// after newWorld, and the closure asks the same questions many times.
+	up, tg         *entry
+	provUp, provTg []*entry
 }
 
 func (b *base) active() bool { return b.planned || b.anySync || b.bootstrap }
@@ -151,6 +156,9 @@ func newWorld(in *Input) (*world, error) {
 	}
 	w.provUp = provideIndex(w.up)
 	w.provTg = provideIndex(w.tg)
+	for name, e := range w.tg {
+		e.upSame = w.up[name]
+	}
 
 	upG, tgG := groupBases(w.up), groupBases(w.tg)
 	w.bases = make(map[string]*base, len(upG)+len(tgG)/8)
@@ -333,16 +341,19 @@ func (w *world) depsOf(b *base) []depItem {
 	if b.up == nil {
 		return nil
 	}
-	seen := make(map[string]bool)
 	add := func(kind DepKind, list []string) {
+	next:
 		for _, s := range list {
-			key := kind.String() + "\x00" + s
-			if seen[key] {
-				continue
+			// Split packages repeat their pkgbase's dependencies; the
+			// lists are short, so a scan beats a map of composite keys.
+			for i := range b.deps {
+				if b.deps[i].kind == kind && b.deps[i].text == s {
+					continue next
+				}
 			}
-			seen[key] = true
 			rel, err := alpm.ParseRelation(s)
-			b.deps = append(b.deps, depItem{kind: kind, text: s, rel: rel, err: err})
+			b.deps = append(b.deps, depItem{kind: kind, text: s, rel: rel, err: err,
+				up: w.up[rel.Name], tg: w.tg[rel.Name], provUp: w.provUp[rel.Name], provTg: w.provTg[rel.Name]})
 		}
 	}
 	var recipe *Recipe
@@ -380,26 +391,31 @@ func (w *world) depsOf(b *base) []depItem {
 	return b.deps
 }
 
-// effective is the package of that name the target will hold once the plan
-// is applied: the new build of an active pkgbase, else the existing binary.
-func (w *world) effective(name string) *entry {
-	if u := w.up[name]; u != nil && u.b.active() {
-		return u
+// effective reports whether e is the package of its name that the target
+// will hold once the plan is applied: the new build of an active pkgbase,
+// else the existing binary.
+func (e *entry) effective() bool {
+	if e.b != nil { // upstream
+		return e.b.active()
 	}
-	return w.tg[name]
+	return e.upSame == nil || !e.upSame.b.active()
 }
 
-// satisfyTarget finds what satisfies rel in the target after the plan,
+// satisfyTarget finds what satisfies d in the target after the plan,
 // with pacman's choice: the package of that exact name first, then the
 // first provider in repository order (then pkgname order).
-func (w *world) satisfyTarget(rel alpm.Relation) *entry {
-	if e := w.effective(rel.Name); e != nil && alpm.Satisfies(rel, e.cand) {
+func (w *world) satisfyTarget(d *depItem) *entry {
+	e := d.tg
+	if d.up != nil && d.up.b.active() {
+		e = d.up
+	}
+	if e != nil && alpm.Satisfies(d.rel, e.cand) {
 		return e
 	}
 	var best *entry
-	for _, list := range [2][]*entry{w.provTg[rel.Name], w.provUp[rel.Name]} {
+	for _, list := range [2][]*entry{d.provTg, d.provUp} {
 		for _, e := range list {
-			if (best != nil && byPriority(e, best) >= 0) || w.effective(e.name) != e || !alpm.Satisfies(rel, e.cand) {
+			if (best != nil && byPriority(e, best) >= 0) || !e.effective() || !alpm.Satisfies(d.rel, e.cand) {
 				continue
 			}
 			best = e
@@ -408,12 +424,12 @@ func (w *world) satisfyTarget(rel alpm.Relation) *entry {
 	return best
 }
 
-// satisfyUpstream picks the upstream provider of rel the same way, skipping
+// satisfyUpstream picks the upstream provider of d the same way, skipping
 // blacklisted and blocked pkgbases. When only such a one exists it is
 // returned as blockedBy.
-func (w *world) satisfyUpstream(rel alpm.Relation) (found, blockedBy *entry) {
+func (w *world) satisfyUpstream(d *depItem) (found, blockedBy *entry) {
 	check := func(e *entry) bool {
-		if !alpm.Satisfies(rel, e.cand) {
+		if !alpm.Satisfies(d.rel, e.cand) {
 			return false
 		}
 		if e.b.excluded() {
@@ -424,10 +440,10 @@ func (w *world) satisfyUpstream(rel alpm.Relation) (found, blockedBy *entry) {
 		}
 		return true
 	}
-	if e := w.up[rel.Name]; e != nil && check(e) {
+	if e := d.up; e != nil && check(e) {
 		return e, nil
 	}
-	for _, e := range w.provUp[rel.Name] {
+	for _, e := range d.provUp {
 		if check(e) {
 			return e, nil
 		}
@@ -473,14 +489,17 @@ func (w *world) expand() map[string]*blockInfo {
 		}
 	}
 	visit := func(b *base, next *[]*base) {
-		for _, d := range w.depsOf(b) {
-			if d.err != nil || (d.kind == KindCheckDepends && w.nocheck(b)) || (b.anySync && d.kind != KindDepends) {
+		deps := w.depsOf(b)
+		nocheck := w.nocheck(b)
+		for i := range deps {
+			d := &deps[i]
+			if d.err != nil || (d.kind == KindCheckDepends && nocheck) || (b.anySync && d.kind != KindDepends) {
 				continue
 			}
-			if w.satisfyTarget(d.rel) != nil {
+			if w.satisfyTarget(d) != nil {
 				continue
 			}
-			u, blk := w.satisfyUpstream(d.rel)
+			u, blk := w.satisfyUpstream(d)
 			if u != nil {
 				ub := u.b
 				if ub.active() {
@@ -538,7 +557,9 @@ func (w *world) resolve() {
 			continue
 		}
 		var checkBlocked string
-		for _, d := range w.depsOf(b) {
+		deps := w.depsOf(b)
+		for i := range deps {
+			d := &deps[i]
 			if d.err != nil {
 				b.warnings = append(b.warnings, fmt.Sprintf("invalid %s entry %q: %v", d.kind, d.text, d.err))
 				continue
@@ -546,13 +567,13 @@ func (w *world) resolve() {
 			if (d.kind == KindCheckDepends && w.nocheck(b)) || (b.anySync && d.kind != KindDepends) {
 				continue
 			}
-			if e := w.satisfyTarget(d.rel); e != nil {
+			if e := w.satisfyTarget(d); e != nil {
 				if t := w.bases[e.base]; e.base != b.name && (t.planned || t.bootstrap) && !b.anySync {
 					b.edges = append(b.edges, Edge{To: e.base, Kind: d.kind, Relation: d.text, Package: e.name})
 				}
 				continue
 			}
-			u, blk := w.satisfyUpstream(d.rel)
+			u, blk := w.satisfyUpstream(d)
 			switch {
 			case blk != nil && d.kind == KindCheckDepends:
 				if checkBlocked == "" {

@@ -411,49 +411,50 @@ func (w *world) preserveOrder(regular []*base, idx map[string]int32) {
 	}
 }
 
-// cycleOrder returns the members of one hard cycle in stage-1 order.
+// cycleOrder returns the members of one hard cycle in stage-1 order. It
+// works on positions in ms, so the quadratic choice loop (a cycle under
+// --rebuild-repo has a thousand members) touches slices, not maps.
 func (w *world) cycleOrder(regular []*base, ms []int32, hard [][]int32, comp []int32) []int32 {
 	c := comp[ms[0]]
-	deps := make(map[int32][]int32, len(ms))  // distinct in-cycle deps
-	rdeps := make(map[int32][]int32, len(ms)) // reverse
-	for _, m := range ms {
+	local := make(map[int32]int32, len(ms))
+	for k, m := range ms {
+		local[m] = int32(k)
+	}
+	rdeps := make([][]int32, len(ms)) // distinct in-cycle reverse deps
+	unplaced := make([]int, len(ms))  // in-cycle deps not placed yet
+	lacking := make([]int, len(ms))   // ... of which the target has no binary
+	for k, m := range ms {
 		seen := make(map[int32]bool)
 		for _, j := range hard[m] {
 			if comp[j] == c && j != m && !seen[j] {
 				seen[j] = true
-				deps[m] = append(deps[m], j)
-				rdeps[j] = append(rdeps[j], m)
+				rdeps[local[j]] = append(rdeps[local[j]], int32(k))
+				unplaced[k]++
+				if regular[j].current == "" {
+					lacking[k]++
+				}
 			}
 		}
 	}
-	unplaced := make(map[int32]int, len(ms))
-	lacking := make(map[int32]int, len(ms))
-	for _, m := range ms {
-		unplaced[m] = len(deps[m])
-		for _, j := range deps[m] {
-			if regular[j].current == "" {
-				lacking[m]++
-			}
-		}
-	}
-	placed := make(map[int32]bool, len(ms))
+	placed := make([]bool, len(ms))
 	out := make([]int32, 0, len(ms))
 	for len(out) < len(ms) {
-		best := int32(-1)
-		for _, m := range ms {
-			if placed[m] {
+		best := -1
+		for k := range ms {
+			if placed[k] {
 				continue
 			}
-			if best < 0 || lacking[m] < lacking[best] || (lacking[m] == lacking[best] && (unplaced[m] < unplaced[best] ||
-				(unplaced[m] == unplaced[best] && regular[m].name < regular[best].name))) {
-				best = m
+			if best < 0 || lacking[k] < lacking[best] || (lacking[k] == lacking[best] && (unplaced[k] < unplaced[best] ||
+				(unplaced[k] == unplaced[best] && regular[ms[k]].name < regular[ms[best]].name))) {
+				best = k
 			}
 		}
 		placed[best] = true
-		out = append(out, best)
+		out = append(out, ms[best])
+		noBinary := regular[ms[best]].current == ""
 		for _, x := range rdeps[best] {
 			unplaced[x]--
-			if regular[best].current == "" {
+			if noBinary {
 				lacking[x]--
 			}
 		}

@@ -19,6 +19,7 @@ type entry struct {
 	pkg     *alpm.Package // nil when it comes from a recipe
 	split   *SplitPackage // non-nil when it comes from a recipe
 	b       *base         // upstream entries: their pkgbase's state
+	upSame  *entry        // target entries: the upstream entry of the same name
 }
 
 func newEntry(p *alpm.Package, pair int, repo string) *entry {
