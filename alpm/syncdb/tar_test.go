@@ -29,11 +29,10 @@ func readAll(data []byte) ([]listed, error) {
 			return out, err
 		}
 		if m.size > int64(len(data)) { // cannot be there: skip must fail
-			if err := tr.skip(); err == nil {
-				return out, fmt.Errorf("skipped %d bytes past the end of a %d-byte archive", m.size, len(data))
-			} else {
+			if err := tr.skip(); err != nil {
 				return out, err
 			}
+			return out, fmt.Errorf("skipped %d bytes past the end of a %d-byte archive", m.size, len(data))
 		}
 		body := make([]byte, m.size)
 		if err := tr.read(body); err != nil {
