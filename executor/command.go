@@ -85,6 +85,12 @@ type RunInfo struct {
 // bubblewrap's --new-session does) escape this, which is why the makepkg
 // builder pairs that with --die-with-parent.
 func RunCommand(ctx context.Context, c Command, out io.Writer) (RunInfo, error) {
+	return runCommand(ctx, c, out, out)
+}
+
+// runCommand is RunCommand with stdout and stderr apart, for commands whose
+// stdout is data (makepkg --printsrcinfo, --packagelist).
+func runCommand(ctx context.Context, c Command, stdout, stderr io.Writer) (RunInfo, error) {
 	info := RunInfo{ExitCode: -1}
 	if len(c.Args) == 0 {
 		return info, errors.New("run: empty command")
@@ -93,7 +99,7 @@ func RunCommand(ctx context.Context, c Command, out io.Writer) (RunInfo, error) 
 	cmd.Dir = c.Dir
 	cmd.Env = mergeEnv(os.Environ(), c.Env)
 	cmd.Stdin = nil // /dev/null: a build never reads the terminal
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Pdeathsig: when portmake itself dies without a chance to cancel
 	// (kill -9, a crash), the kernel kills the builder too, instead of
 	// leaving it to write packages that no store records. It reaches only

@@ -82,7 +82,7 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 	if err == nil {
 		var o Output
 		o, err = c.e.Builder.Build(ctx, j, out, deps)
-		r.ExitCode, r.MaxRSS, r.Files = o.ExitCode, o.MaxRSS, o.Files
+		r.ExitCode, r.MaxRSS, r.Files, r.SHA256 = o.ExitCode, o.MaxRSS, o.Files, o.SHA256
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:
