@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"github.com/portmake/portmake/internal/fsutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ func (s *Sandbox) importKeys(ctx context.Context, w *workspace, si *srcinfo.Srci
 	args := []string{"gpg", "--batch", "--no-tty", "--homedir", sbHome + "/.gnupg", "--import"}
 	for i, f := range files {
 		name := fmt.Sprintf("%02d-%s", i, filepath.Base(f))
-		if err := copyFile(f, filepath.Join(w.keys(), name), 0o644); err != nil {
+		if err := fsutil.CopyFile(f, filepath.Join(w.keys(), name), 0o644); err != nil {
 			return fmt.Errorf("PGP key %s: %w", f, err)
 		}
 		args = append(args, sbKeys+"/"+name)

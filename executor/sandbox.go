@@ -41,7 +41,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/portmake/portmake/internal/fsutil"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -226,7 +228,7 @@ func newWorkspace(dir string, u *BuildUser, src, conf string) (*workspace, error
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := copyTree(src, w.startdir(), skipBuildLeftovers); err != nil {
+	if err := fsutil.CopyTree(src, w.startdir(), skipBuildLeftovers); err != nil {
 		return nil, fmt.Errorf("copy %s: %w", src, err)
 	}
 	if err := chownTree(u, w.startdir()); err != nil {
@@ -257,7 +259,7 @@ func newWorkspace(dir string, u *BuildUser, src, conf string) (*workspace, error
 
 // skipBuildLeftovers leaves out what a checkout may hold besides the
 // PKGBUILD tree: git's metadata, makepkg's src/ and pkg/, built packages.
-func skipBuildLeftovers(rel string) bool {
+func skipBuildLeftovers(rel string, _ fs.DirEntry) bool {
 	top, _, _ := strings.Cut(rel, string(filepath.Separator))
 	return top == ".git" || top == "src" || top == "pkg" || strings.Contains(rel, ".pkg.tar")
 }

@@ -496,8 +496,11 @@ func (l *loader) sources(b *hcl.Block) {
 var buildSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "builder"}, {Name: "chroot"}, {Name: "cache"}, {Name: "jobs"},
 	{Name: "logs"}, {Name: "keep_logs"}, {Name: "bootstrap"},
-	{Name: "nocheck"}, {Name: "retries"}, {Name: "makepkg_args"},
+	{Name: "nocheck"}, {Name: "retries"}, {Name: "makepkg_args"}, {Name: "user"},
 }}
+
+// userNameRE is what useradd accepts on Debian and Arch alike.
+var userNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 func (l *loader) build(b *hcl.Block) {
 	bd := &l.p.Build
@@ -507,6 +510,7 @@ func (l *loader) build(b *hcl.Block) {
 	bd.Logs = abs(l.p.Dir, DefaultLogs)
 	bd.Jobs = DefaultJobs
 	bd.KeepLogs = DefaultKeepLogs
+	bd.User = DefaultBuildUser
 	for _, n := range DefaultBootstrap {
 		bd.Bootstrap = append(bd.Bootstrap, Ident{Name: n})
 	}
@@ -532,6 +536,16 @@ func (l *loader) build(b *hcl.Block) {
 		if a := attrs[d.name]; a != nil {
 			if loc, ok := l.location(a, locLocal); ok {
 				*d.dst = loc.Path
+			}
+		}
+	}
+	if a := attrs["user"]; a != nil {
+		if s, ok := l.str(a); ok {
+			if !userNameRE.MatchString(s) {
+				l.errorf(a.Expr.Range(), "Invalid build user",
+					"build.user must be a user name: a lowercase letter or _, then up to 31 of a-z, 0-9, _ and -; %q is not.", s)
+			} else {
+				bd.User = s
 			}
 		}
 	}

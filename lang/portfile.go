@@ -24,6 +24,7 @@ const (
 	DefaultLogs         = "logs"
 	DefaultJobs         = 1
 	DefaultKeepLogs     = 3
+	DefaultBuildUser    = "builder"
 )
 
 // DefaultBootstrap is the toolchain that is planned only with --bootstrap.
@@ -214,7 +215,10 @@ type Build struct {
 	NoCheck     bool     // run every build with --nocheck
 	Retries     int      // retries of a build that failed for a transient reason
 	MakepkgArgs []string // appended to the default makepkg arguments
-	Range       hcl.Range
+	// User is the unprivileged account builds run as when portmake runs
+	// as root (makepkg refuses root); created when missing.
+	User  string
+	Range hcl.Range
 }
 
 // Publish is the publish block: where built packages go.
