@@ -23,6 +23,7 @@ func init() {
 	scriptCommands["wait-file"] = cmdWaitFile
 	scriptCommands["pid-gone"] = cmdPidGone
 	scriptCommands["nohash"] = cmdNoHash
+	scriptCommands["nosystem"] = cmdNoSystem
 }
 
 // cmdBuilderAccess lets the unprivileged build user reach $WORK:
@@ -177,4 +178,28 @@ func cmdNoHash(ts *testscript.TestScript, neg bool, args []string) {
 	data, err := os.ReadFile(path)
 	ts.Check(err)
 	ts.Check(os.WriteFile(path, hexRun.ReplaceAll(data, []byte("HASH")), 0o644))
+}
+
+var (
+	// systemBinds are the sandbox's read-only views of the host's system
+	// directories, which differ between hosts (merged /usr or not, /opt).
+	systemBinds = regexp.MustCompile(`bwrap (--(ro-bind|ro-bind-try|symlink) \S+ \S+ )*--dev /dev`)
+	buildIDs    = regexp.MustCompile(`--reuid \d+ --regid \d+`)
+)
+
+// cmdNoSystem replaces what differs between hosts in the sandbox commands
+// of FILE (dry-run output): the system directory binds by SYSTEM, and the
+// build user's uid and gid by UID and GID.
+//
+//	nosystem FILE
+func cmdNoSystem(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: nosystem FILE")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	data = systemBinds.ReplaceAll(data, []byte("bwrap SYSTEM --dev /dev"))
+	data = buildIDs.ReplaceAll(data, []byte("--reuid UID --regid GID"))
+	ts.Check(os.WriteFile(path, data, 0o644))
 }
