@@ -20,7 +20,12 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 // scriptCondition adds [tool:NAME]: true when NAME is on PATH. When it is
 // missing and CI is set the script fails instead, because CI installs every
 // tool and a silent skip there would hide a broken setup.
+//
+// [root] is true when the scenario runs as root (creating users).
 func scriptCondition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
 	name, ok := strings.CutPrefix(cond, "tool:")
 	if !ok {
 		return false, fmt.Errorf("unknown condition %q", cond)
