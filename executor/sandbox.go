@@ -133,7 +133,12 @@ func systemBinds() []string {
 		// A resolv.conf that points into /run (systemd-resolved) must be
 		// there for downloads to resolve names.
 		if t, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && !strings.HasPrefix(t, "/etc/") && !strings.HasPrefix(t, "/usr/") {
-			sysBinds = append(sysBinds, "--ro-bind", t, t)
+			// Its parents must be made first, or bwrap makes them 0700.
+			var parents []string
+			for d := filepath.Dir(t); d != "/" && d != "."; d = filepath.Dir(d) {
+				parents = append([]string{"--dir", d}, parents...)
+			}
+			sysBinds = append(append(sysBinds, parents...), "--ro-bind", t, t)
 		}
 		sysBinds = append(sysBinds, "--dev", "/dev", "--proc", "/proc",
 			"--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/var/tmp")
@@ -283,12 +288,14 @@ func (s *Sandbox) command(r inSandbox) Command {
 	if r.writable {
 		start = "--bind"
 	}
-	args = append(args, start, w.startdir(), sbStartdir,
+	// bwrap makes the missing parents of a mount point mode 0700 (as
+	// root: unreachable for the build user), so make them first.
+	args = append(args, "--dir", "/home", "--dir", "/portmake",
+		start, w.startdir(), sbStartdir,
 		"--bind", w.build(), sbBuild,
 		"--bind", w.pkgdest(), sbPkgdest,
 		"--bind", w.srcdest(), sbSrcdest,
-		"--bind", w.home(), sbHome,
-		"--dir", "/portmake") // made 0700 by bwrap as a file's parent
+		"--bind", w.home(), sbHome)
 	if w.hasConf {
 		args = append(args, "--ro-bind", w.conf(), sbConf)
 	}
