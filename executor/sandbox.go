@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/portmake/portmake/internal/fsutil"
+	"github.com/portmake/portmake/proc"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -320,7 +321,7 @@ func (s *Sandbox) command(r inSandbox) Command {
 	env := append([]string{"PATH=" + sandboxPath, "HOME=" + sbHome, "USER=" + name, "LOGNAME=" + name,
 		"LANG=C.UTF-8", "GNUPGHOME=" + sbHome + "/.gnupg",
 		"BUILDDIR=" + sbBuild, "PKGDEST=" + sbPkgdest, "SRCDEST=" + sbSrcdest}, r.env...)
-	for _, e := range mergeEnv(nil, env) {
+	for _, e := range proc.MergeEnv(nil, env) {
 		k, v, _ := strings.Cut(e, "=")
 		args = append(args, "--setenv", k, v)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/portmake/portmake/executor"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -77,7 +78,7 @@ func TestResolveOfficialLsRemote(t *testing.T) {
 		{Pkgbase: "glibc", URL: "file://" + p.root + "/glibc.git", Ref: "2.41-1", Commit: glibc["2.41-1"]},
 	}
 	for i := range want {
-		if res[i] != want[i] {
+		if !reflect.DeepEqual(res[i], want[i]) {
 			t.Errorf("result %d:\n got %+v\nwant %+v", i, res[i], want[i])
 		}
 	}
@@ -221,7 +222,7 @@ func TestResolveCacheHitMakesNoGitCall(t *testing.T) {
 		t.Errorf("%d git calls on a cache hit, want 0", n)
 	}
 	for i := range first {
-		if first[i] != second[i] {
+		if !reflect.DeepEqual(first[i], second[i]) {
 			t.Errorf("cached result %d = %+v, want %+v", i, second[i], first[i])
 		}
 	}
