@@ -77,7 +77,7 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 	writeRealSource(t, src, "1")
 	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
 	repo := t.TempDir()
-	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: RepoAdd{}}
+	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: testRepoDB}
 	rec := newMemRecorder()
 	logs := t.TempDir()
 	e := &Executor{Builder: b, Publisher: pub, Recorder: rec, Options: Options{Jobs: 2, LogDir: logs, KeepLogs: 3}}
