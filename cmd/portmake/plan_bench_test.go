@@ -124,4 +124,3 @@ func TestPlanFullSize(t *testing.T) {
 	plan("nothing changed (again)")
 	plan("--rebuild-repo extra", "--rebuild-repo", "extra")
 }
-
