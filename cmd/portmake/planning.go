@@ -326,7 +326,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
 	}
 	for _, o := range pf.Packages {
-		in.Overrides[o.Name] = planner.Override{Nocheck: o.NoCheck, Group: o.Group}
+		in.Overrides[o.Name] = planner.Override{Nocheck: o.NoCheck, Nointeg: o.NoInteg, Group: o.Group}
 	}
 	if in.BuildEnv, err = buildEnv(pf); err != nil {
 		return nil, err
@@ -390,7 +390,7 @@ func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
 	if err != nil {
 		return planner.BuildEnv{}, err
 	}
-	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder}, nil
+	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder, MakepkgArgs: pf.Build.MakepkgArgs}, nil
 }
 
 func patchRefs(o *lang.PackageOverride) ([]planner.PatchRef, error) {
