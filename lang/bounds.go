@@ -126,6 +126,7 @@ func checkNesting(src []byte, filename string) hcl.Diagnostics {
 		case t.Type == hclsyntax.TokenTemplateControl:
 			// A directive (%{ if }, %{ for }) nests what follows it up to
 			// its %{ endif } or %{ endfor }, beyond its own closing brace.
+			// (The lexer keeps a strip marker in this token: "%{~".)
 			kw := ""
 			if i+1 < len(toks) && toks[i+1].Type == hclsyntax.TokenIdent {
 				kw = string(toks[i+1].Bytes)

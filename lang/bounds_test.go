@@ -33,6 +33,7 @@ func TestDeepNestingIsRefused(t *testing.T) {
 		"blocks":        deep("port {\n", "", "}\n", n),
 		"templates":     "x = " + deep(`"${`, `"a"`, `}"`, n),
 		"directives":    `x = "` + deep("%{if true}", "a", "%{endif}", n/10) + `"`,
+		"stripped":      `x = "` + deep("%{~ if true ~}", "a", "%{~ endif ~}", n/20) + `"`,
 		"not":           "x = " + strings.Repeat("!", n) + "true",
 		"negation":      "x = " + strings.Repeat("-", n) + "1",
 		"sum":           "x = 1" + strings.Repeat("+1", n),

@@ -255,3 +255,14 @@ func TestWritesFailWhenTheFileIsGone(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkCheck is the cost every write pays to find out that the file
+// is still the one opened.
+func BenchmarkCheck(b *testing.B) {
+	s := openTest(b)
+	for b.Loop() {
+		if err := s.Check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
