@@ -85,3 +85,11 @@ func (p *Port) printSrcinfo(ctx context.Context, dir string) ([]byte, error) {
 	}
 	return sb.Evaluate(ctx, dir, p.pf.MakepkgConf(), nil, "--printsrcinfo")
 }
+
+// keyrings are the Portfile's PGP key directories (sources.keyring).
+func (p *Port) keyrings() []string {
+	if k := p.pf.Sources.Keyring; k.Path != "" {
+		return []string{k.Path}
+	}
+	return nil
+}

@@ -108,6 +108,9 @@ func (c *Chroot) Commands(j *Job, deps []string) ([]Command, error) {
 	if err := c.check(j); err != nil {
 		return nil, err
 	}
+	if err := c.Sandbox.Probe(context.Background()); err != nil {
+		return nil, err
+	}
 	var cmds []Command
 	c.mu.Lock()
 	ready := c.rootReady

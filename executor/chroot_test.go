@@ -193,7 +193,7 @@ func TestChrootBuilderKeepsFailedCopies(t *testing.T) {
 func TestChrootDryRunPrintsExactCommands(t *testing.T) {
 	f := newChrootFixture(t)
 	repo := t.TempDir()
-	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: RepoAdd{}}
+	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: testRepoDB}
 	a := f.job("1111111111111111", 1)
 	a.Publish = "core-testing"
 	b := &Job{ID: "2222222222222222", Pkgbase: "demo", Version: "1.0-1", Stage: 2, Deps: []string{a.ID}, SourceDir: f.src, Publish: "core-testing"}
@@ -219,7 +219,7 @@ cd $SRC && PKGDEST=$W1/pkgdest SRCDEST=$W1/srcdest FAKE_OUT='demo-1.0-1-x86_64.p
 # publish demo (stage 1) to core-testing
 install -D -m 0644 $PD1/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
 install -D -m 0644 $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
-repo-add --quiet --nocolor $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+portmake repo add --remove-old $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
 # build demo (stage 2) 1.0-1 [2222222222222222]
 mkarchroot -C /etc/pacman.conf -M /etc/makepkg.conf $CHROOT/root base-devel
 $VERIFY2
@@ -227,7 +227,7 @@ cd $SRC && PKGDEST=$W2/pkgdest SRCDEST=$W2/srcdest makechrootpkg -r $CHROOT -l p
 # publish demo (stage 2) to core-testing
 install -D -m 0644 $PD2/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
 install -D -m 0644 $PD2/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
-repo-add --quiet --nocolor $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+portmake repo add --remove-old $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
 `)
 	if out.String() != want {
 		t.Errorf("dry run:\n%s\nwant\n%s", out.String(), want)

@@ -112,9 +112,15 @@ func (m *Makepkg) check(j *Job) error {
 }
 
 // Commands returns what Build runs: the metadata read, the source
-// download and verification, the build and the package list.
+// download and verification, the build and the package list. The sandbox
+// is probed first, so that the commands shown are the ones a build runs
+// (the probe may drop an isolation option the host refuses), and so that
+// no worker reads the sandbox settings while another's probe writes them.
 func (m *Makepkg) Commands(j *Job, deps []string) ([]Command, error) {
 	if err := m.check(j); err != nil {
+		return nil, err
+	}
+	if err := m.Sandbox.Probe(context.Background()); err != nil {
 		return nil, err
 	}
 	w := m.workspace(j)

@@ -109,7 +109,6 @@ func TestRules(t *testing.T) {
 		{"jobs fraction", "build {\n  jobs = 1.5\n}\n", LoadOptions{}, "Invalid jobs", false, "2:10"},
 		{"retries negative", "build {\n  retries = -1\n}\n", LoadOptions{}, "Invalid retries", false, "2:13"},
 		{"makepkg arg", "build {\n  makepkg_args = [\"x\"]\n}\n", LoadOptions{}, "Invalid makepkg argument", false, "2:19"},
-		{"build user", "build {\n  user = \"Root Admin\"\n}\n", LoadOptions{}, "Invalid build user", false, "2:10"},
 		{"nocheck type", "build {\n  nocheck = \"yes please\"\n}\n", LoadOptions{}, "Incorrect attribute value type", false, "2:13"},
 		{"publish type", "publish \"ftp\" {}\n", LoadOptions{}, "Unknown publish type", false, "1:9"},
 		{"s3 credentials", "publish \"s3\" {\n  bucket = \"abc\"\n  secret_key = \"x\"\n}\n", LoadOptions{}, "Credentials in the Portfile", false, "3:3"},
@@ -201,7 +200,6 @@ func TestDefaults(t *testing.T) {
 		{"jobs", pf.Build.Jobs, 1},
 		{"keep_logs", pf.Build.KeepLogs, 3},
 		{"retries", pf.Build.Retries, 0},
-		{"build user", pf.Build.User, "builder"},
 		{"bootstrap", Names(pf.Build.Bootstrap), []string{"linux-api-headers", "glibc", "binutils", "gcc"}},
 		{"no aur", pf.AUR == nil, true},
 		{"no local", pf.Local == nil, true},
@@ -264,7 +262,6 @@ build {
   retries      = 2
   nocheck      = true
   makepkg_args = ["--skippgpcheck"]
-  user         = "pkgbuild"
   bootstrap    = ["glibc"]
   chroot       = "chroot"
 }
@@ -324,7 +321,6 @@ publish "s3" {
 		{"retries", pf.Build.Retries, 2},
 		{"build nocheck", pf.Build.NoCheck, true},
 		{"makepkg_args", pf.Build.MakepkgArgs, []string{"--skippgpcheck"}},
-		{"build user set", pf.Build.User, "pkgbuild"},
 		{"bootstrap", Names(pf.Build.Bootstrap), []string{"glibc"}},
 		{"chroot relative", pf.Build.Chroot, filepath.Join(dir, "chroot")},
 		{"publish s3", *pf.Publish, Publish{Type: "s3", Bucket: "arch-aarch64", Prefix: "arch", Region: "eu-central-1", Endpoint: "https://s3.example.org", Profile: "port", Range: pf.Publish.Range}},
