@@ -46,6 +46,7 @@ type Globals struct {
 	Chdir    string   `short:"C" name:"chdir" help:"Change to DIR before doing anything." placeholder:"DIR"`
 	Var      []string `sep:"none" help:"Set a Portfile variable (name=value); repeatable." placeholder:"NAME=VALUE"`
 	VarFile  []string `name:"var-file" sep:"none" help:"Read Portfile variables from an HCL file; repeatable." placeholder:"FILE"`
+	Init     bool     `help:"Start a new state store when state.db is not a portmake store (the file is moved aside, never deleted)."`
 	LogLevel string   `name:"log-level" default:"warn" enum:"debug,info,warn,error" help:"Diagnostic log level (debug, info, warn, error)."`
 }
 
