@@ -45,7 +45,7 @@ func writeRealSource(t *testing.T, dir, rel string) {
 
 // testSandbox returns a sandbox for tests: as root it drops to
 // testutil.BuildUser, otherwise it runs as the test's user.
-func testSandbox(t *testing.T) *Sandbox {
+func testSandbox(t testing.TB) *Sandbox {
 	t.Helper()
 	testutil.RequireTool(t, "bwrap", "makepkg")
 	if os.Geteuid() == 0 {

@@ -398,10 +398,17 @@ func (s *Sandbox) evaluateIn(ctx context.Context, w *workspace, env []string, ar
 // killed: those whose pid no longer runs.
 func (s *Sandbox) sweepScratch() {
 	s.sweep.Do(func() {
-		dir := s.ScratchDir
-		if dir == "" {
-			dir = os.TempDir()
+		// Older versions made their scratch directories in the system
+		// temporary directory.
+		sweepDir(os.TempDir())
+		if s.ScratchDir != "" {
+			sweepDir(s.ScratchDir)
 		}
+	})
+}
+
+func sweepDir(dir string) {
+	{
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return
@@ -424,7 +431,7 @@ func (s *Sandbox) sweepScratch() {
 				_ = removeTree(filepath.Join(dir, name))
 			}
 		}
-	})
+	}
 }
 
 func processRuns(pid int) bool {
