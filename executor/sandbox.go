@@ -153,8 +153,14 @@ func (s *Sandbox) privileged() (bwrapOpts, prefix []string) {
 	if s.User == nil || !s.User.Drop {
 		return nil, nil
 	}
+	uid, gid := strconv.Itoa(s.User.UID), strconv.Itoa(s.User.GID)
+	if s.User.UID < 0 {
+		// A user apply will create (a dry run shows its commands):
+		// setpriv takes names too, and the user gets a group of its name.
+		uid, gid = s.User.Name, s.User.Name
+	}
 	return []string{"--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"},
-		[]string{"setpriv", "--reuid", strconv.Itoa(s.User.UID), "--regid", strconv.Itoa(s.User.GID),
+		[]string{"setpriv", "--reuid", uid, "--regid", gid,
 			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"}
 }
 
