@@ -169,6 +169,11 @@ func (s *Sandbox) privileged() (bwrapOpts, prefix []string) {
 func (s *Sandbox) Probe(ctx context.Context) error {
 	s.probe.Do(func() {
 		opts, prefix := s.privileged()
+		if s.User != nil && s.User.UID < 0 {
+			// The user does not exist yet (a dry run): probe the
+			// namespaces as root alone.
+			opts, prefix = nil, nil
+		}
 		try := func(iso []string) error {
 			args := append([]string{"bwrap"}, systemBinds()...)
 			args = append(args, iso...)
