@@ -2,7 +2,12 @@
 // dependency order, drives the builders (makechrootpkg in a devtools chroot,
 // or makepkg inside bubblewrap) as process groups that a cancellation kills
 // whole, writes one log per build attempt, publishes fresh packages to a
-// directory repository, and reports progress.
+// directory repository, and reports progress. Every evaluation of a
+// PKGBUILD, by either builder or by the planner (--printsrcinfo), runs in
+// its Sandbox (sandbox.go) as the build user (user.go); builds verify
+// their sources, sharing downloads only through a content-addressed
+// SourceCache (srccache.go); Preflight (preflight.go) names the tools a
+// builder lacks before anything runs.
 //
 // It owns the run-time side of `portmake apply` and nothing else. It must
 // not plan (which node is stale is the planner's and the store's business),
