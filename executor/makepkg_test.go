@@ -217,19 +217,14 @@ package() { :; }
 // builder, so that one worker computes its commands while the other
 // probes the sandbox. CI runs it under -race.
 func TestMakepkgConcurrentBuilds(t *testing.T) {
-	testutil.RequireTool(t, "makepkg", "bwrap")
-	if os.Geteuid() == 0 {
-		testutil.RequireTool(t, "runuser")
-	}
-	base := testutil.BuilderDir(t)
-	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
+	base := t.TempDir()
+	b := &Makepkg{Sandbox: testSandbox(t), WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
 	var jobs []*Job
 	for _, name := range []string{"pmone", "pmtwo"} {
 		src := filepath.Join(base, "src-"+name)
 		os.MkdirAll(src, 0o755)
 		pkgbuild := "pkgname=" + name + "\npkgver=1\npkgrel=1\narch=(any)\npackage() { :; }\n"
 		os.WriteFile(filepath.Join(src, "PKGBUILD"), []byte(pkgbuild), 0o644)
-		testutil.ChownTree(t, src)
 		jobs = append(jobs, &Job{ID: "hash-" + name, Pkgbase: name, Version: "1-1", SourceDir: src, Arch: "x86_64"})
 	}
 	e := &Executor{Builder: b, Recorder: newMemRecorder(), Options: Options{Jobs: 2, LogDir: t.TempDir()}}
