@@ -43,7 +43,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		Bootstrap: lang.Names(pf.Build.Bootstrap),
 		Meta: planner.Meta{
 			PortfileHash: pf.Hash,
-			CommandLine:  o.CommandLine,
+			CommandLine:  o.Flags(),
 			MadeFrom:     madeFrom,
 		},
 	}

@@ -31,8 +31,35 @@ type PlanOptions struct {
 	Missing         bool     // list upstream pkgbases the target lacks
 	NoCheck         bool     // ignore checkdepends, build everything with --nocheck
 	Exclude         []string // blacklist these globs for this run
-	// CommandLine is recorded with the plan, for `portmake plans`.
-	CommandLine []string
+}
+
+// Flags renders the options as the plan flags that give them, in a fixed
+// order ("--rebuild-repo=extra --nocheck"): what `portmake plans` shows a
+// plan was made with. Refresh is left out: it says where the databases
+// came from, and their checksums are recorded.
+func (o PlanOptions) Flags() []string {
+	var f []string
+	list := func(name string, v []string) {
+		if len(v) > 0 {
+			f = append(f, "--"+name+"="+strings.Join(v, ","))
+		}
+	}
+	flag := func(name string, v bool) {
+		if v {
+			f = append(f, "--"+name)
+		}
+	}
+	flag("upstream-testing", o.UpstreamTesting)
+	flag("target-testing", o.TargetTesting)
+	list("packages", o.Packages)
+	list("rebuild-repo", o.RebuildRepo)
+	flag("preserve-order", o.PreserveOrder)
+	flag("single-stage", o.SingleStage)
+	flag("bootstrap", o.Bootstrap)
+	flag("missing", o.Missing)
+	flag("nocheck", o.NoCheck)
+	list("exclude", o.Exclude)
+	return f
 }
 
 // PlanResult is a plan with its id in the store.

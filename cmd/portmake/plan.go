@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/portmake/portmake/engine"
 	"github.com/portmake/portmake/planner/view"
@@ -28,7 +27,7 @@ func (f *PlanFlags) options() engine.PlanOptions {
 		Refresh: f.Refresh, UpstreamTesting: f.UpstreamTesting, TargetTesting: f.TargetTesting,
 		Packages: f.Packages, RebuildRepo: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 		SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck,
-		Exclude: f.Exclude, CommandLine: os.Args,
+		Exclude: f.Exclude,
 	}
 }
 
