@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,16 @@ type PlanOptions struct {
 	Missing         bool     // list upstream pkgbases the target lacks
 	NoCheck         bool     // ignore checkdepends, build everything with --nocheck
 	Exclude         []string // blacklist these globs for this run
+	// UseLatestAll takes every official pkgbase from its packaging
+	// repository's default-branch head instead of its version tag;
+	// UseLatest does so for the named pkgbases only.
+	UseLatestAll bool
+	UseLatest    []string
+}
+
+// latest reports whether pkgbase is taken from its branch head.
+func (o PlanOptions) latest(pkgbase string) bool {
+	return o.UseLatestAll || slices.Contains(o.UseLatest, pkgbase)
 }
 
 // Flags renders the options as the plan flags that give them, in a fixed
@@ -59,6 +70,8 @@ func (o PlanOptions) Flags() []string {
 	flag("missing", o.Missing)
 	flag("nocheck", o.NoCheck)
 	list("exclude", o.Exclude)
+	flag("use-latest", o.UseLatestAll)
+	list("use-latest", o.UseLatest)
 	return f
 }
 
@@ -97,6 +110,8 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A branch head moves without any recorded input changing.
+	pinned = pinned && !o.UseLatestAll && len(o.UseLatest) == 0
 	key := memoKey(o, lines)
 	memoPath := filepath.Join(p.stateDir, "plan.memo")
 	if pinned {
