@@ -22,7 +22,7 @@ import (
 
 // Fixtures for the sandbox, integrity and build-user scenarios.
 func init() {
-	scriptCommands["httpserve"] = cmdHTTPServe
+	scriptCommands["serve-dir"] = cmdServeDir
 	scriptCommands["fillin"] = cmdFillIn
 	scriptCommands["sha256"] = cmdSHA256
 	scriptCommands["pgp-sign"] = cmdPGPSign
@@ -31,15 +31,15 @@ func init() {
 	scriptCommands["build-users"] = cmdBuildUsers
 }
 
-// cmdHTTPServe serves DIR over HTTP on loopback for the rest of the
+// cmdServeDir serves DIR over HTTP on loopback for the rest of the
 // script and puts its base URL in $HTTP:
 //
-//	httpserve DIR
+//	serve-dir DIR
 //
 // Sources that makepkg downloads in the sandbox come from here.
-func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
+func cmdServeDir(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: httpserve DIR")
+		ts.Fatalf("usage: serve-dir DIR")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
