@@ -216,8 +216,10 @@ func TestApplyDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Summary.Count(Built) != 0 || res.Summary.Count(UpToDate) != 3 {
-		t.Errorf("second apply: %d built, %d up to date; want 0 and 3", res.Summary.Count(Built), res.Summary.Count(UpToDate))
+	// The demo publishes into the target its plan reads: the second plan
+	// has nothing to build at all.
+	if res.Summary != nil {
+		t.Errorf("second apply: %d built, %d up to date; want nothing to build", res.Summary.Count(Built), res.Summary.Count(UpToDate))
 	}
 	hist, err := p.History(ctx, "hello-port", 0)
 	if err != nil || len(hist) != 1 {
