@@ -18,6 +18,18 @@ type Job struct {
 	// against the stage-1 results, and 0 for an ordinary node.
 	Stage    int
 	Deps     []string // IDs of the in-plan jobs this one needs
+	// Firm lists the Deps whose failure always skips this job, even with
+	// BuildDependentsOfFailed: the target's binaries cannot stand in for
+	// the stage-1 builds a stage-2 build exists to use.
+	Firm []string
+	// Against names the in-plan dependencies (pkgbase, with the stage) for
+	// which this build uses the target's binaries instead of their fresh
+	// builds, sorted. The caller sets it on a job whose dependency is not
+	// in the run; the executor adds to it on the variant it makes of a job
+	// whose dependency failed (see Executor.Rehash).
+	Against []string
+	// Of is, for such a variant, the ID of the job it stands for.
+	Of string
 	Priority int      // critical-path priority: higher starts first
 	Group    string   // jobs of the same non-empty group never run at once
 	Nocheck  bool     // pass --nocheck (the node's checks are disabled)
@@ -79,6 +91,10 @@ func (o Outcome) OK() bool { return o == Built || o == UpToDate }
 type Result struct {
 	Outcome  Outcome
 	Reason   string        // why a job was skipped or remembered, e.g. "dependency gcc failed"
+	// Against is the Against of the job as it ran (or was found up to
+	// date): the dependencies whose fresh builds it did not use. Nil when
+	// it used them all.
+	Against []string
 	Err      error         // the failure, for Failed and Aborted
 	Files    []string      // package files built (or recorded, for UpToDate)
 	LogPath  string        // the attempt's log; "" when nothing ran

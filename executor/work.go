@@ -5,20 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
 // work runs every attempt of one job and reports to the coordinator.
 func (c *coordinator) work(ctx context.Context, n *node, deps []string, events chan<- event) {
 	if c.e.DryRun != nil {
-		events <- event{n: n, result: c.dryRun(ctx, n.job, deps)}
+		events <- event{n: n, result: c.dryRun(ctx, n.run, deps)}
 		return
 	}
 	var r *Result
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		events <- event{n: n, attempt: attempt, at: start}
-		r = c.attempt(ctx, n.job, deps, attempt, start)
+		r = c.attempt(ctx, n.run, deps, attempt, start)
 		if r.Outcome != Failed || !errors.Is(r.Err, ErrTransient) || attempt > c.e.Retries || ctx.Err() != nil {
 			break
 		}
@@ -133,6 +134,9 @@ func (c *coordinator) dryRun(ctx context.Context, j *Job, deps []string) *Result
 		return r
 	}
 	fmt.Fprintf(w, "# build %s %s [%s]\n", display(j), j.Version, j.ID)
+	if len(j.Against) > 0 {
+		fmt.Fprintf(w, "# against the target's %s\n", strings.Join(j.Against, ", "))
+	}
 	for _, cmd := range cmds {
 		fmt.Fprintln(w, cmd)
 	}
