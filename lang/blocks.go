@@ -497,6 +497,7 @@ var buildSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "builder"}, {Name: "chroot"}, {Name: "cache"}, {Name: "jobs"},
 	{Name: "logs"}, {Name: "keep_logs"}, {Name: "bootstrap"},
 	{Name: "nocheck"}, {Name: "retries"}, {Name: "makepkg_args"},
+	{Name: "build_dependents_of_failed"},
 }}
 
 func (l *loader) build(b *hcl.Block) {
@@ -549,6 +550,9 @@ func (l *loader) build(b *hcl.Block) {
 	}
 	if v, ok := l.boolean(attrs["nocheck"]); ok {
 		bd.NoCheck = v
+	}
+	if v, ok := l.boolean(attrs["build_dependents_of_failed"]); ok {
+		bd.BuildDependentsOfFailed = v
 	}
 	if a := attrs["makepkg_args"]; a != nil {
 		args, _ := l.strList(a)

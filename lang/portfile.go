@@ -214,7 +214,11 @@ type Build struct {
 	NoCheck     bool     // run every build with --nocheck
 	Retries     int      // retries of a build that failed for a transient reason
 	MakepkgArgs []string // appended to the default makepkg arguments
-	Range       hcl.Range
+	// BuildDependentsOfFailed is apply's default for
+	// --build-dependents-of-failed: build what needs a failed build
+	// against the target's binaries instead of skipping it.
+	BuildDependentsOfFailed bool
+	Range                   hcl.Range
 }
 
 // Publish is the publish block: where built packages go.
