@@ -16,8 +16,8 @@ type Job struct {
 	// Stage is 1 for the first build of a dependency cycle (built against
 	// the existing binaries, always with --nocheck), 2 for its rebuild
 	// against the stage-1 results, and 0 for an ordinary node.
-	Stage    int
-	Deps     []string // IDs of the in-plan jobs this one needs
+	Stage int
+	Deps  []string // IDs of the in-plan jobs this one needs
 	// Firm lists the Deps whose failure always skips this job, even with
 	// BuildDependentsOfFailed: the target's binaries cannot stand in for
 	// the stage-1 builds a stage-2 build exists to use.
@@ -29,10 +29,10 @@ type Job struct {
 	// whose dependency failed (see Executor.Rehash).
 	Against []string
 	// Of is, for such a variant, the ID of the job it stands for.
-	Of string
-	Priority int      // critical-path priority: higher starts first
-	Group    string   // jobs of the same non-empty group never run at once
-	Nocheck  bool     // pass --nocheck (the node's checks are disabled)
+	Of       string
+	Priority int    // critical-path priority: higher starts first
+	Group    string // jobs of the same non-empty group never run at once
+	Nocheck  bool   // pass --nocheck (the node's checks are disabled)
 	// IgnoreArch passes --ignorearch. The caller sets it when the
 	// PKGBUILD's arch list (from .SRCINFO) lacks Arch and is not "any"; see
 	// NeedsIgnoreArch.
@@ -89,12 +89,12 @@ func (o Outcome) OK() bool { return o == Built || o == UpToDate }
 
 // Result is the result of one job in a run (of its last attempt).
 type Result struct {
-	Outcome  Outcome
-	Reason   string        // why a job was skipped or remembered, e.g. "dependency gcc failed"
+	Outcome Outcome
+	Reason  string // why a job was skipped or remembered, e.g. "dependency gcc failed"
 	// Against is the Against of the job as it ran (or was found up to
 	// date): the dependencies whose fresh builds it did not use. Nil when
 	// it used them all.
-	Against []string
+	Against  []string
 	Err      error         // the failure, for Failed and Aborted
 	Files    []string      // package files built (or recorded, for UpToDate)
 	LogPath  string        // the attempt's log; "" when nothing ran
