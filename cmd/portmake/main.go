@@ -45,6 +45,28 @@ type Globals struct {
 	Var      []string `sep:"none" help:"Set a Portfile variable (name=value); repeatable." placeholder:"NAME=VALUE"`
 	VarFile  []string `name:"var-file" sep:"none" help:"Read Portfile variables from an HCL file; repeatable." placeholder:"FILE"`
 	LogLevel string   `name:"log-level" default:"warn" enum:"debug,info,warn,error" help:"Diagnostic log level (debug, info, warn, error)."`
+	Quiet    bool     `short:"q" help:"Show only errors: --log-level error."`
+	Verbose  int      `short:"v" type:"counter" help:"Show more: -v is --log-level info, -vv is --log-level debug."`
+}
+
+// level is the log level the flags ask for: -q and -v are shorthands that
+// win over --log-level.
+func (g *Globals) level() (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level: %w", err)
+	}
+	switch {
+	case g.Quiet && g.Verbose > 0:
+		return 0, errors.New("-q and -v contradict each other")
+	case g.Quiet:
+		return slog.LevelError, nil
+	case g.Verbose == 1:
+		return slog.LevelInfo, nil
+	case g.Verbose > 1:
+		return slog.LevelDebug, nil
+	}
+	return level, nil
 }
 
 // Env is what every command's Run receives: its streams, a logger and a
@@ -116,8 +138,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 1
 		}
 	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cli.LogLevel))
+	level, err := cli.level()
+	if err != nil {
+		fmt.Fprintln(stderr, "portmake:", err)
+		return 1
+	}
 	env := &Env{
 		Ctx:    ctx,
 		Stdin:  stdin,
