@@ -23,12 +23,12 @@ import (
 // are fetched at the planned commit and verified, and override patches are
 // applied in order. A patch that no longer applies fails only its job.
 type sourceFetcher struct {
-	pf    *lang.Portfile
-	nodes map[string]*planner.Node // by hash
+	pf  *lang.Portfile
+	idx *jobIndex
 }
 
 func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Writer) error {
-	n := f.nodes[j.ID]
+	n := f.idx.node(j.ID)
 	if n == nil || n.Source == nil {
 		return fmt.Errorf("%s: no resolved source in the plan", j.Pkgbase)
 	}
