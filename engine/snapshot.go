@@ -18,10 +18,12 @@ import (
 
 // dbRef is one repository database a plan reads.
 type dbRef struct {
-	pair int    // index into the Portfile's repos
-	side string // "upstream" or "target"
-	test bool   // a testing overlay
-	url  string
+	pair    int    // index into the Portfile's repos
+	repo    string // the repo block's label
+	side    string // "upstream" or "target"
+	test    bool   // a testing overlay
+	url     string
+	display string // how the plan records url (see displayURL)
 }
 
 // snapshot is the fetched (not yet parsed) databases of one plan.
@@ -35,7 +37,7 @@ func (p *Port) dbRefs(upstreamTesting, targetTesting bool) []dbRef {
 	for i, r := range p.pf.Repos {
 		add := func(side string, test bool, loc lang.Location) {
 			if !loc.IsZero() {
-				refs = append(refs, dbRef{pair: i, side: side, test: test, url: loc.String()})
+				refs = append(refs, dbRef{pair: i, repo: r.Name, side: side, test: test, url: loc.String(), display: p.displayURL(loc.String())})
 			}
 		}
 		add("upstream", false, r.Upstream)

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"github.com/portmake/portmake/internal/fsutil"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/sources"
 )
 
 // sourceFetcher prepares each job's PKGBUILD tree under the state
@@ -43,6 +46,15 @@ func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Write
 		if err := fsutil.CopyTree(dir, dst, skipBuildLeftovers); err != nil {
 			return fmt.Errorf("copy %s: %w", dir, err)
 		}
+		// The copy is what gets built: it must be the tree the plan
+		// hashed, or the build would be recorded under another's hash.
+		got, err := sources.TreeHash(dst)
+		if err != nil {
+			return err
+		}
+		if got != src.TreeHash {
+			return fmt.Errorf("%s changed since the plan was made (tree %.12s, planned %.12s); run portmake plan", dir, got, src.TreeHash)
+		}
 	default:
 		url := src.URL
 		if src.Kind == planner.SourceAUR {
@@ -65,15 +77,41 @@ func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Write
 			return fmt.Errorf("read the .SRCINFO of %s: %w", j.Pkgbase, err)
 		}
 	}
-	if o := f.pf.Package(j.Pkgbase); o != nil {
-		for _, p := range o.Patches {
-			for _, file := range p.Files {
-				fmt.Fprintf(log, "==> portmake: applying patch %s\n", file)
-				if err := run(ctx, log, dst, "patch", "-p1", "--batch", "--forward", "-i", file); err != nil {
-					return fmt.Errorf("patch rot: %s no longer applies to %s: %w", filepath.Base(file), j.Pkgbase, err)
-				}
+	return applyPatches(ctx, log, f.pf.Package(j.Pkgbase), src.Patches, dst)
+}
+
+// applyPatches applies an override's patches to dst in order. Each patch
+// is read once, checked against the checksum the plan hashed, and applied
+// from that copy, so the bytes applied are the bytes planned.
+func applyPatches(ctx context.Context, log io.Writer, o *lang.PackageOverride, planned []planner.PatchRef, dst string) error {
+	if o == nil {
+		return nil
+	}
+	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".patch")
+	defer os.Remove(tmp)
+	i := 0
+	for _, p := range o.Patches {
+		for _, file := range p.Files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("package %q: patch: %w", o.Name, err)
+			}
+			sum := sha256.Sum256(data)
+			if i >= len(planned) || planned[i].SHA256 != hex.EncodeToString(sum[:]) {
+				return fmt.Errorf("patch %s of %s changed since the plan was made; run portmake plan", filepath.Base(file), o.Name)
+			}
+			i++
+			if err := os.WriteFile(tmp, data, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "==> portmake: applying patch %s\n", file)
+			if err := run(ctx, log, dst, "patch", "-p1", "--batch", "--forward", "-i", tmp); err != nil {
+				return fmt.Errorf("patch rot: %s no longer applies to %s: %w", filepath.Base(file), o.Name, err)
 			}
 		}
+	}
+	if i != len(planned) {
+		return fmt.Errorf("the patches of %s changed since the plan was made; run portmake plan", o.Name)
 	}
 	return nil
 }
