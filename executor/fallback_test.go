@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -169,4 +170,33 @@ func TestCallerAgainst(t *testing.T) {
 	if b.Against[0] != "z" || len(b.Against) != 1 {
 		t.Errorf("the caller's job was modified: %v", b.Against)
 	}
+}
+
+// BenchmarkScheduleFallback2000 is BenchmarkSchedule2000 with one
+// pkgbase in 50 failing and BuildDependentsOfFailed: most of the run then
+// builds variants, each asking Rehash once.
+func BenchmarkScheduleFallback2000(b *testing.B) {
+	jobs := synthetic(2000, 1)
+	fail := map[string]bool{}
+	for i, j := range jobs {
+		if i%50 == 7 {
+			fail[j.Pkgbase] = true
+		}
+	}
+	variants := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		variants = 0
+		e := &Executor{Builder: &fakeBuilder{fail: fail}, Recorder: newMemRecorder(),
+			Rehash: func(j *Job, deps map[string]string) (string, error) {
+				variants++
+				return j.ID + "'", nil
+			},
+			Options: Options{Jobs: 8, BuildDependentsOfFailed: true}}
+		if _, err := e.Run(context.Background(), jobs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/2000/1000, "µs/job")
+	b.ReportMetric(float64(variants), "variants")
 }
