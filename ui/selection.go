@@ -15,13 +15,15 @@ import (
 func WriteSelection(w io.Writer, s *engine.Selection) {
 	if len(s.Left) > 0 {
 		fmt.Fprintf(w, "\nNot built in this run (%s):\n", s.Why)
+		var lines []string
 		for _, n := range s.Left {
 			note := ""
 			if s.Recorded[n.ID] {
 				note = "  (published: its packages are used)"
 			}
-			fmt.Fprintf(w, "  %s %s%s\n", nodeLabel(n.Pkgbase, n.Stage), n.Version, note)
+			lines = append(lines, fmt.Sprintf("  %s %s%s", nodeLabel(n.Pkgbase, n.Stage), n.Version, note))
 		}
+		writeCapped(w, lines)
 	}
 	var against []string
 	for _, j := range s.Jobs {
@@ -31,12 +33,24 @@ func WriteSelection(w io.Writer, s *engine.Selection) {
 	}
 	if len(against) > 0 {
 		fmt.Fprintln(w, "\nBuilt against the target's binaries, not the fresh builds:")
-		for _, l := range against {
-			fmt.Fprintln(w, l)
-		}
+		writeCapped(w, against)
 	}
 	if s.DependentsOfFailed {
 		fmt.Fprintln(w, "\nWhat needs a build that fails is built anyway, against the target's binaries (--build-dependents-of-failed).")
+	}
+}
+
+// selectionLines is how many lines a list of WriteSelection shows: --only
+// on a big plan leaves thousands of builds out.
+const selectionLines = 20
+
+func writeCapped(w io.Writer, lines []string) {
+	for i, l := range lines {
+		if i == selectionLines && len(lines) > selectionLines+1 {
+			fmt.Fprintf(w, "  … and %d more\n", len(lines)-i)
+			return
+		}
+		fmt.Fprintln(w, l)
 	}
 }
 
