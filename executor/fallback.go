@@ -50,10 +50,10 @@ func (c *coordinator) fallback(n, d *node) bool {
 	return true
 }
 
-// prepare decides the job a ready node runs as: its own, or a variant when
+// runAs decides the job a ready node runs as: its own, or a variant when
 // a dependency fell back to the target or ran as a variant itself. A
 // non-nil result means the node cannot run.
-func (c *coordinator) prepare(n *node) *Result {
+func (c *coordinator) runAs(n *node) *Result {
 	n.run = n.job
 	variant := len(n.target) > 0
 	for _, id := range n.job.Deps {

@@ -216,7 +216,7 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 			if stopReason != "" {
 				continue // left undecided: skipped with stopReason at the end
 			}
-			if r := c.prepare(n); r != nil {
+			if r := c.runAs(n); r != nil {
 				n.result = r
 				queue = append(queue, c.finish(n)...)
 				continue
