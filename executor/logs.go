@@ -89,6 +89,9 @@ func CreateLog(dir string, h LogHeader) (*BuildLog, error) {
 	if len(j.Against) > 0 {
 		fmt.Fprintf(l.w, "against: the target's %s (not their fresh builds)\n", strings.Join(j.Against, ", "))
 	}
+	if j.Of != "" {
+		fmt.Fprintf(l.w, "planned: %s (this build's hash records the dependency builds it used instead)\n", j.Of)
+	}
 	for _, c := range h.Commands {
 		fmt.Fprintf(l.w, "command: %s\n", c)
 	}
