@@ -92,14 +92,17 @@ func (o Outcome) OK() bool { return o == Built || o == UpToDate }
 // Result is the result of one job in a run (of its last attempt).
 type Result struct {
 	Outcome Outcome
-	Reason  string // why a job was skipped or remembered, e.g. "dependency gcc failed"
+	Reason  string   // why a job was skipped or remembered, e.g. "dependency gcc failed"
+	Err     error    // the failure, for Failed and Aborted
+	Files   []string // package files built (or recorded, for UpToDate)
+	LogPath string   // the attempt's log; "" when nothing ran
+	// LogTail is the last lines the attempt wrote to its log, for a
+	// failure's summary ("" for a success).
+	LogTail string
 	// Against is the Against of the job as it ran (or was found up to
 	// date): the dependencies whose fresh builds it did not use. Nil when
 	// it used them all.
 	Against  []string
-	Err      error         // the failure, for Failed and Aborted
-	Files    []string      // package files built (or recorded, for UpToDate)
-	LogPath  string        // the attempt's log; "" when nothing ran
 	Attempt  int           // 1 for the first attempt; 0 when nothing ran
 	Start    time.Time     // when the last attempt started
 	Duration time.Duration // of the last attempt, build and publishing
