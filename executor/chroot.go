@@ -102,10 +102,9 @@ func (c *Chroot) makechrootpkg(j *Job, deps []string) Command {
 // verifySource downloads and verifies j's sources in the sandbox.
 func (c *Chroot) verifySource(j *Job) Command {
 	w := c.workspace(j)
-	args := append([]string{"--verifysource", "--noconfirm", "--nodeps"}, integFlags(j)...)
-	if j.IgnoreArch {
-		args = append(args, "--ignorearch")
-	}
+	// --ignorearch: this only downloads and verifies (for CARCH, from
+	// makepkg.conf); the build in the chroot checks the arch list.
+	args := append([]string{"--verifysource", "--noconfirm", "--nodeps", "--ignorearch"}, integFlags(j)...)
 	return c.sandbox().command(inSandbox{ws: w, network: true, writable: true, keys: true, env: j.Env, args: makepkgArgs(w, args...)})
 }
 

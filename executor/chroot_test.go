@@ -194,7 +194,13 @@ func TestChrootFreshCache(t *testing.T) {
 		t.Errorf("the builds saw these caches:\n%s\nwant\n%s", data, want)
 	}
 	got := calls(t, f.record, "makechrootpkg")
-	if len(got) != 4 || got[2][5] != filepath.Join(fresh, "portmake-demo-cccccccccccc") || got[3][5] != filepath.Join(fresh, "portmake-demo-dddddddddddd") {
+	cacheArg := func(argv []string) string {
+		if i := slices.Index(argv, "-d"); i >= 0 && i+1 < len(argv) {
+			return argv[i+1]
+		}
+		return ""
+	}
+	if len(got) != 4 || cacheArg(got[2]) != filepath.Join(fresh, "portmake-demo-cccccccccccc") || cacheArg(got[3]) != filepath.Join(fresh, "portmake-demo-dddddddddddd") {
 		t.Errorf("makechrootpkg calls %q, want -d %s/<copy> for the last two", got, fresh)
 	}
 	if ents, _ := os.ReadDir(fresh); len(ents) != 0 {

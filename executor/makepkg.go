@@ -72,13 +72,14 @@ func integFlags(j *Job) []string {
 
 func (m *Makepkg) commands(w *workspace, j *Job) (fetch, build Command) {
 	sb := m.sandbox()
-	fetchArgs := append([]string{"--verifysource", "--noconfirm"}, integFlags(j)...)
+	// --ignorearch: downloading and verifying (for CARCH) needs no arch
+	// check; the build itself checks the PKGBUILD's arch list.
+	fetchArgs := append([]string{"--verifysource", "--noconfirm", "--ignorearch"}, integFlags(j)...)
 	flags := append([]string{"--noconfirm", "--holdver"}, integFlags(j)...)
 	if j.Stage == 1 || j.Nocheck {
 		flags = append(flags, "--nocheck")
 	}
 	if j.IgnoreArch {
-		fetchArgs = append(fetchArgs, "--ignorearch")
 		flags = append(flags, "--ignorearch")
 	}
 	if j.NoDeps {
