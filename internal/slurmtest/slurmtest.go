@@ -45,6 +45,10 @@ type Options struct {
 	// MinJobAge is how long finished jobs stay visible in squeue, in
 	// seconds; default 300 (Slurm's).
 	MinJobAge int
+	// DefaultScheduling keeps Slurm's default SchedulerParameters, which
+	// delay a batch job's scheduling by up to 3 seconds; by default the
+	// cluster schedules each job as soon as it is submitted.
+	DefaultScheduling bool
 }
 
 // Cluster is a running one-node cluster.
@@ -260,6 +264,12 @@ func (c *Cluster) writeConf(opts Options) error {
 	w("JobCompType", "jobcomp/none")
 	w("MpiDefault", "none")
 	w("SchedulerType", "sched/backfill")
+	// Slurm delays the scheduling of batch jobs by up to 3 seconds by
+	// default, to batch bursts of submissions; a test wants each job at
+	// once, and an option can restore the default for measurements.
+	if !opts.DefaultScheduling {
+		w("SchedulerParameters", "batch_sched_delay=0,sched_min_interval=0")
+	}
 	w("ReturnToService", rts)
 	w("MinJobAge", minAge)
 	w("SlurmctldTimeout", 30)
