@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 )
 
 // ErrInfrastructure marks an attempt that ended without a verdict on the
@@ -93,19 +92,4 @@ type PlacementRecorder interface {
 	Orphans(ctx context.Context) ([]Orphan, error)
 	// Released records that an orphan was cancelled, or re-attached to.
 	Released(ctx context.Context, buildID int64) error
-}
-
-// CopyTree copies the directory src to dst, which must not exist: regular
-// files with their modes, directories, and symlinks as they are. Remote
-// builders stage sources with it.
-func CopyTree(src, dst string) error { return copyTree(src, dst) }
-
-// CopyFile copies the regular file src to dst, which must not exist, with
-// src's permissions.
-func CopyFile(src, dst string) error {
-	fi, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	return copyFile(src, dst, fi.Mode().Perm())
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/executor"
+	"github.com/portmake/portmake/internal/fsutil"
 )
 
 // Builder runs each build attempt as a job of a Cluster. It implements
@@ -326,7 +327,7 @@ func (b *Builder) stage(j *executor.Job, dir string, deps []string, attempt int)
 	if j.SourceDir == "" {
 		return errors.New("no source directory")
 	}
-	if err := executor.CopyTree(j.SourceDir, filepath.Join(dir, "src")); err != nil {
+	if err := fsutil.CopyTree(j.SourceDir, filepath.Join(dir, "src"), nil); err != nil {
 		return fmt.Errorf("copy the source: %w", err)
 	}
 	spec := b.Spec
@@ -338,7 +339,7 @@ func (b *Builder) stage(j *executor.Job, dir string, deps []string, attempt int)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		if err := executor.CopyFile(*c, dst); err != nil {
+		if err := copyFile(*c, dst); err != nil {
 			return err
 		}
 		*c = dst
@@ -354,7 +355,7 @@ func (b *Builder) stage(j *executor.Job, dir string, deps []string, attempt int)
 			return err
 		}
 		if err := os.Link(d, dst); err != nil {
-			if err := executor.CopyFile(d, dst); err != nil {
+			if err := copyFile(d, dst); err != nil {
 				return fmt.Errorf("stage dependency %s: %w", d, err)
 			}
 		}
@@ -370,6 +371,14 @@ func attemptNumber(dir string) int {
 	var n int
 	fmt.Sscanf(filepath.Base(dir), "%d-", &n)
 	return n
+}
+
+func copyFile(src, dst string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	return fsutil.CopyFile(src, dst, fi.Mode().Perm())
 }
 
 // prune removes the node's earlier attempt directories: their logs were

@@ -494,10 +494,10 @@ func (l *loader) sources(b *hcl.Block) {
 }
 
 var buildSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "builder"}, {Name: "chroot"}, {Name: "cache"}, {Name: "jobs"},
-	{Name: "logs"}, {Name: "keep_logs"}, {Name: "bootstrap"},
+	{Name: "builder"}, {Name: "backend"}, {Name: "chroot"}, {Name: "cache"}, {Name: "jobs"},
+	{Name: "memory"}, {Name: "logs"}, {Name: "keep_logs"}, {Name: "bootstrap"},
 	{Name: "nocheck"}, {Name: "retries"}, {Name: "makepkg_args"},
-}}
+}, Blocks: []hcl.BlockHeaderSchema{{Type: "slurm"}}}
 
 func (l *loader) build(b *hcl.Block) {
 	bd := &l.p.Build
@@ -507,6 +507,7 @@ func (l *loader) build(b *hcl.Block) {
 	bd.Logs = abs(l.p.Dir, DefaultLogs)
 	bd.Jobs = DefaultJobs
 	bd.KeepLogs = DefaultKeepLogs
+	bd.Backend = BackendLocal
 	for _, n := range DefaultBootstrap {
 		bd.Bootstrap = append(bd.Bootstrap, Ident{Name: n})
 	}
@@ -514,7 +515,9 @@ func (l *loader) build(b *hcl.Block) {
 		return
 	}
 	bd.Range = b.DefRange
-	attrs := l.content(b, buildSchema)
+	content, diags := b.Body.Content(buildSchema)
+	l.diags = append(l.diags, diags...)
+	attrs := content.Attributes
 	if a := attrs["builder"]; a != nil {
 		if s, ok := l.str(a); ok {
 			if s != "makechrootpkg" && s != "makepkg" {
@@ -534,9 +537,6 @@ func (l *loader) build(b *hcl.Block) {
 				*d.dst = loc.Path
 			}
 		}
-	}
-	if n, ok := l.integer(attrs["jobs"], 1, 256); ok {
-		bd.Jobs = n
 	}
 	if n, ok := l.integer(attrs["keep_logs"], 0, 1<<20); ok {
 		bd.KeepLogs = n
@@ -561,6 +561,7 @@ func (l *loader) build(b *hcl.Block) {
 			bd.MakepkgArgs = append(bd.MakepkgArgs, arg.Name)
 		}
 	}
+	l.backend(attrs, content.Blocks, bd)
 }
 
 var (

@@ -204,10 +204,20 @@ func (s Sources) PackagingURL(pkgbase, project string) string {
 
 // Build is the build block.
 type Build struct {
-	Builder     string // "makechrootpkg" or "makepkg"
-	Chroot      string // absolute
-	Cache       string // absolute
-	Jobs        int
+	Builder string // "makechrootpkg" or "makepkg"
+	Backend string // BackendLocal or BackendSlurm: where builds run
+	Chroot  string // absolute
+	Cache   string // absolute
+	// Jobs is how many builds run at once. 0 (slurm backend only) means no
+	// limit. With JobsAuto (jobs = "auto", local backend only) Jobs is 1,
+	// where the load-aware scheduler starts.
+	Jobs     int
+	JobsAuto bool
+	// Memory is the memory builds may use together, in bytes (build.memory,
+	// "24GiB"); 0 when not set. The local scheduler packs builds by their
+	// recorded peak RSS under it.
+	Memory      int64
+	Slurm       *Slurm // the slurm block; nil when absent
 	Logs        string // absolute
 	KeepLogs    int
 	Bootstrap   []Ident
