@@ -506,6 +506,9 @@ func (b *Builder) abort(ctx context.Context, r *run) (executor.Output, error) {
 	for {
 		b.poll.expire()
 		st, known, err := b.poll.state(bg, r.id)
+		if err == nil && known && st.Node != "" && r.place.Node == "" {
+			b.place(r, st.Node) // it ran there, however briefly
+		}
 		if err == nil && (!known || st.Phase == Ended) {
 			break
 		}

@@ -30,7 +30,10 @@ func DefaultBuilders(spec BuilderSpec, dir string) (executor.Builder, error) {
 		if scratch == "" {
 			scratch = DefaultScratch
 		}
-		return &executor.Makepkg{WorkDir: filepath.Join(scratch, "build"), PkgDest: pkgdest,
+		// One build directory per attempt: two ports (or two farms) may
+		// build the same node on one machine at once.
+		work := filepath.Join(scratch, "build", filepath.Base(filepath.Dir(dir))+"."+filepath.Base(dir))
+		return &executor.Makepkg{WorkDir: work, PkgDest: pkgdest,
 			SrcDest: filepath.Join(scratch, "srcdest"), MakepkgConf: spec.MakepkgConf, User: spec.User,
 			MakepkgArgs: spec.MakepkgArgs, PreserveBuildDir: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}, nil
 	case "makechrootpkg":
@@ -58,6 +61,10 @@ func Work(ctx context.Context, dir string, builders Builders, stderr io.Writer) 
 		return ExitUsage
 	}
 	dir = abs
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "portmake build-node: %s is not an attempt directory\n", dir)
+		return ExitUsage
+	}
 	finish := func(code int) int {
 		res.Finished = time.Now()
 		if err := writeJSON(filepath.Join(dir, resultFile), res); err != nil {
@@ -99,6 +106,9 @@ func Work(ctx context.Context, dir string, builders Builders, stderr io.Writer) 
 	}
 	job := req.Job
 	out, err := b.Build(ctx, &job, log, req.Deps)
+	if m, ok := b.(*executor.Makepkg); ok {
+		os.Remove(m.WorkDir) // the per-attempt directory, once the builder has emptied it
+	}
 	res.ExitCode, res.MaxRSS = out.ExitCode, out.MaxRSS
 	res.Outcome, res.Transient = verdict(ctx, out, err)
 	if err != nil {

@@ -29,6 +29,13 @@ func WriteBuilds(w io.Writer, builds []engine.Build) {
 		fmt.Fprintf(w, "%s  %-24s %-20s stage %d  %-20s %8s  rss %6s  %s\n",
 			b.StartedAt.Local().Format(time.DateTime), b.Pkgbase, b.Version, b.Stage, status,
 			b.Duration.Round(time.Second), rss, b.LogPath)
+		if b.JobID != "" {
+			node := b.Node
+			if node == "" {
+				node = "(not started)"
+			}
+			fmt.Fprintf(w, "    %s job %s on %s  %s\n", b.Backend, b.JobID, node, b.JobDir)
+		}
 		if b.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", b.Error)
 		}

@@ -19,8 +19,12 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 
 // scriptCondition adds [tool:NAME]: true when NAME is on PATH. When it is
 // missing and CI is set the script fails instead, because CI installs every
-// tool and a silent skip there would hide a broken setup.
+// tool and a silent skip there would hide a broken setup. [slurm] is true
+// when a Slurm test cluster can start (root, slurm-wlm and munge).
 func scriptCondition(cond string) (bool, error) {
+	if cond == "slurm" {
+		return slurmCondition()
+	}
 	name, ok := strings.CutPrefix(cond, "tool:")
 	if !ok {
 		return false, fmt.Errorf("unknown condition %q", cond)
