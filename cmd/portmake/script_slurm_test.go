@@ -107,14 +107,16 @@ func cmdSlurmJobs(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	slurm-wait running PREFIX     a job named PREFIX* is running
 //	slurm-wait submitted PREFIX N N jobs named PREFIX* were submitted
-//	slurm-wait idle               no job is pending or running
+//	slurm-wait idle [SECONDS]     no job is pending or running
 //
-// idle is how a scenario checks that nothing was left in the queue.
+// idle is how a scenario checks that nothing was left in the queue; a
+// short timeout tells a job that was cancelled from one that ran out.
 func cmdSlurmWait(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: slurm-wait running PREFIX | submitted PREFIX N | idle")
+		ts.Fatalf("usage: slurm-wait running PREFIX | submitted PREFIX N | idle [SECONDS]")
 	}
 	var cond func() (bool, string)
+	timeout := time.Minute
 	switch {
 	case args[0] == "running" && len(args) == 2:
 		cond = func() (bool, string) {
@@ -133,7 +135,12 @@ func cmdSlurmWait(ts *testscript.TestScript, neg bool, args []string) {
 			jobs := jobsNamed(ts, args[1], "all")
 			return len(jobs) >= n, strconv.Itoa(len(jobs)) + " submitted"
 		}
-	case args[0] == "idle" && len(args) == 1:
+	case args[0] == "idle" && len(args) <= 2:
+		if len(args) == 2 {
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			timeout = time.Duration(n) * time.Second
+		}
 		cond = func() (bool, string) {
 			jobs, err := cluster(ts).Jobs()
 			ts.Check(err)
@@ -142,14 +149,14 @@ func cmdSlurmWait(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("usage: slurm-wait running PREFIX | submitted PREFIX N | idle")
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(timeout)
 	for {
 		ok, last := cond()
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("slurm-wait %s: not reached within a minute (%s)", strings.Join(args, " "), last)
+			ts.Fatalf("slurm-wait %s: not reached within %v (%s)", strings.Join(args, " "), timeout, last)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
