@@ -70,7 +70,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
 	}
 	for _, ov := range pf.Packages {
-		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
+		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Nointeg: ov.NoInteg, Group: ov.Group}
 	}
 	if in.BuildEnv, err = buildEnv(pf); err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
 	if err != nil {
 		return planner.BuildEnv{}, err
 	}
-	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder}, nil
+	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder, MakepkgArgs: pf.Build.MakepkgArgs}, nil
 }
 
 func patchRefs(o *lang.PackageOverride) ([]planner.PatchRef, error) {

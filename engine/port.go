@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/portmake/portmake/lang"
+	"github.com/portmake/portmake/proc"
 	"github.com/portmake/portmake/store"
 )
 
@@ -117,3 +118,8 @@ func (p *Port) Close() error {
 	p.st = nil
 	return err
 }
+
+// KillRunning kills every build and command running now, at once, without
+// waiting for anything: what a front end does on a second interrupt. The
+// store is left as it is; the next apply records the interrupted builds.
+func KillRunning() { proc.KillAll() }

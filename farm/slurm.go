@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/executor"
+	"github.com/portmake/portmake/proc"
 )
 
 // Slurm runs workers as Slurm batch jobs, with the Slurm client commands:
@@ -126,7 +127,7 @@ func (s *Slurm) run(ctx context.Context, args []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	_, err := executor.RunCommand(ctx, executor.Command{Env: s.Env, Args: args}, &out)
+	_, err := proc.Run(ctx, proc.Command{Env: s.Env, Args: args}, &out)
 	return out.String(), err
 }
 
