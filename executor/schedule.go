@@ -17,10 +17,18 @@ package executor
 //     gives the critical-path length), ties broken by ID so that a run is
 //     reproducible. A job whose Group has a build running waits, and the
 //     next eligible job starts instead: a group never blocks other work.
-//  5. At most Jobs builds run at once, and a slot is refilled as soon as a
-//     build ends, so N builds run whenever N jobs are ready.
+//  5. At most Jobs builds run at once (none with Unlimited), and a slot is
+//     refilled as soon as a build ends, so N builds run whenever N jobs are
+//     ready. Admission control (admit.go) can hold a ready job further: a
+//     memory budget over the jobs' recorded peak RSS, and -j auto's level.
+//     A held job is passed over like a busy group's.
 //  6. A failure whose error wraps ErrTransient is retried at once, up to
-//     Retries more attempts, each with its own log and store record.
+//     Retries more attempts, each with its own log and store record. One
+//     that wraps ErrInfrastructure (a Remote builder's node went down) is
+//     retried up to InfraRetries more attempts, counted apart.
+//     With a Remote builder (remote.go), a job that a dead apply left
+//     running for a node is adopted by that node's first attempt, or
+//     cancelled when the node is decided without a build.
 //  7. With StopOnFailure, the first failure stops starting new builds;
 //     running builds finish. A cancelled ctx stops starting new builds and
 //     cancels the running ones, which end Aborted and are recorded so.
