@@ -299,3 +299,27 @@ func TestProcLoad(t *testing.T) {
 		t.Errorf("idle %v, available %d of %d", idle, avail, total)
 	}
 }
+
+func TestAutoAdmitsByAvailableMemory(t *testing.T) {
+	// Something else on the machine takes the memory after the level
+	// rose: no more builds start, whatever the level says.
+	load := &fakeLoad{idle: func(int) float64 { return 0.9 }, avail: 64 * gib, total: 64 * gib}
+	a, err := newAdmission(&Options{Auto: &Auto{Max: 4, Load: load}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.level = 3
+	first := &node{job: rssJob("first", gib, 0, 0)}
+	a.start(first)
+	second := &node{job: rssJob("second", gib, 0, 0)}
+	if !a.admit(second) {
+		t.Fatal("a second build is refused with 63 GiB available")
+	}
+	load.avail = gib + gib/2 // 1.5 GiB left, 1 GiB of it reserved
+	if _, err := a.tick(nil); err != nil {
+		t.Fatal(err)
+	}
+	if a.admit(second) {
+		t.Error("a build was admitted into the reserve")
+	}
+}
