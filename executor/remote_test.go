@@ -118,7 +118,7 @@ func TestInfraRetriesApartFromTransient(t *testing.T) {
 func TestRemoteOrphans(t *testing.T) {
 	mem := newMemRecorder()
 	mem.succeeded["b"] = []string{"/repo/b-1.0-1-x86_64.pkg.tar.zst"} // b is up to date
-	rec := &placeRecorder{memRecorder: mem, orphans: []Orphan{ // newest first
+	rec := &placeRecorder{memRecorder: mem, orphans: []Orphan{        // newest first
 		{BuildID: 10, JobID: "a", Placement: Placement{Backend: "fake", JobID: "100"}},
 		{BuildID: 9, JobID: "b", Placement: Placement{Backend: "fake", JobID: "90"}},
 		{BuildID: 8, JobID: "elsewhere", Placement: Placement{Backend: "fake", JobID: "80"}},
