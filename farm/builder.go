@@ -158,9 +158,6 @@ func (b *Builder) Preflight(ctx context.Context, jobs []*executor.Job) error {
 	if err := os.MkdirAll(check, 0o755); err != nil {
 		return fmt.Errorf("%s: work directory: %w", b.Cluster.Kind(), err)
 	}
-	if err := os.Chmod(b.WorkDir, 0o755); err != nil {
-		return fmt.Errorf("%s: work directory: %w", b.Cluster.Kind(), err)
-	}
 	if w, err := b.worker(); err != nil {
 		return err
 	} else if _, err := os.Stat(w[0]); err != nil {
