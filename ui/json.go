@@ -1,12 +1,13 @@
 package ui
 
 import (
-	"encoding/json"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/portmake/portmake/engine"
+
+	"github.com/portmake/portmake/internal/jsonout"
 )
 
 // The JSON views of the store's records: `status --json`, `history
@@ -94,7 +95,7 @@ func buildDocs(builds []engine.Build) []BuildDoc {
 
 // WriteBuildsJSON writes builds as a JSON array of BuildDoc.
 func WriteBuildsJSON(w io.Writer, builds []engine.Build) error {
-	return writeJSON(w, buildDocs(builds))
+	return jsonout.Write(w, buildDocs(builds))
 }
 
 // WriteStatusJSON writes the current or last apply and its builds.
@@ -103,7 +104,7 @@ func WriteStatusJSON(w io.Writer, s *engine.Status) error {
 	if a := s.Apply; a != nil {
 		doc.Apply = &ApplyDoc{ID: a.ID, PlanID: a.PlanID, PID: a.PID, Status: a.Status, StartedAt: stamp(a.StartedAt), FinishedAt: stamp(a.FinishedAt)}
 	}
-	return writeJSON(w, doc)
+	return jsonout.Write(w, doc)
 }
 
 // WritePlansJSON writes stored plans as a JSON array of PlanDoc.
@@ -113,7 +114,7 @@ func WritePlansJSON(w io.Writer, plans []engine.PlanSummary) error {
 		out = append(out, PlanDoc{ID: p.ID, CreatedAt: stamp(p.CreatedAt), Arch: p.Arch, Summary: p.Summary,
 			Flags: PlanFlags(p), Nodes: p.Nodes, Edges: p.Edges, PortfileHash: p.PortfileHash})
 	}
-	return writeJSON(w, out)
+	return jsonout.Write(w, out)
 }
 
 // PlanFlags are the plan flags a stored plan was made with.
@@ -123,11 +124,4 @@ func PlanFlags(p engine.PlanSummary) []string {
 		f = []string{}
 	}
 	return f
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }

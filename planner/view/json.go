@@ -4,6 +4,8 @@ import (
 	"io"
 
 	"github.com/portmake/portmake/planner"
+
+	"github.com/portmake/portmake/internal/jsonout"
 )
 
 // SchemaVersion names the JSON plan format. Fields are only ever added
@@ -39,7 +41,7 @@ const SchemaVersion = "portmake.plan/v1"
 //	  "warnings": [{"pkgbase","message"}]
 //	}
 func RenderJSON(w io.Writer, p *planner.Plan) error {
-	return writeJSON(w, toJSON(p))
+	return jsonout.Write(w, toJSON(p))
 }
 
 type jsonPlan struct {

@@ -2,11 +2,12 @@ package view
 
 import (
 	"cmp"
-	"encoding/json"
 	"io"
 	"slices"
 
 	"github.com/portmake/portmake/planner"
+
+	"github.com/portmake/portmake/internal/jsonout"
 )
 
 // WhySchema and ExplainSchema name the JSON formats of `why --json` and
@@ -58,7 +59,7 @@ func RenderWhyJSON(w io.Writer, p *planner.Plan, name string) error {
 			slices.Sort(out.NeededBy)
 		}
 	}
-	return writeJSON(w, out)
+	return jsonout.Write(w, out)
 }
 
 type jsonWhy struct {
@@ -124,7 +125,7 @@ func RenderExplainJSON(w io.Writer, list []Explained) error {
 		slices.SortFunc(je.Removed, func(a, b jsonRemoved) int { return cmp.Compare(a.Key, b.Key) })
 		out.Builds = append(out.Builds, je)
 	}
-	return writeJSON(w, out)
+	return jsonout.Write(w, out)
 }
 
 type jsonExplain struct {
@@ -153,11 +154,4 @@ type jsonExplainInput struct {
 type jsonRemoved struct {
 	Key string `json:"key"`
 	Old string `json:"old"`
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
