@@ -67,7 +67,7 @@ func (p *Port) slurmBuilder(o ApplyOptions) *farm.Builder {
 		WorkDir: s.WorkDir,
 		Spec: farm.BuilderSpec{Kind: pf.Build.Builder, MakepkgConf: pf.MakepkgConf(), PacmanConf: pf.PacmanConf(),
 			MakepkgArgs: pf.Build.MakepkgArgs, Chroot: pf.Build.Chroot, Cache: pf.Build.Cache,
-			Preserve: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure},
+			Preserve: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure, NoCache: o.NoCache},
 		Memory: pf.Build.Memory,
 		CPUs:   makeJobs(pf.MakepkgConf()),
 		Log:    p.log,

@@ -99,6 +99,9 @@ type BuilderSpec struct {
 	// CleanupOnFailure removes a failed build's too.
 	Preserve         bool `json:"preserve,omitempty"`
 	CleanupOnFailure bool `json:"cleanup_on_failure,omitempty"`
+	// NoCache gives the build an empty package and source cache of its own
+	// (apply --no-cache).
+	NoCache bool `json:"no_cache,omitempty"`
 }
 
 // Result is the worker's verdict.

@@ -33,13 +33,21 @@ func DefaultBuilders(spec BuilderSpec, dir string) (executor.Builder, error) {
 		// One build directory per attempt: two ports (or two farms) may
 		// build the same node on one machine at once.
 		work := filepath.Join(scratch, "build", filepath.Base(filepath.Dir(dir))+"."+filepath.Base(dir))
-		return &executor.Makepkg{WorkDir: work, PkgDest: pkgdest,
+		m := &executor.Makepkg{WorkDir: work, PkgDest: pkgdest,
 			SrcDest: filepath.Join(scratch, "srcdest"), MakepkgConf: spec.MakepkgConf, User: spec.User,
-			MakepkgArgs: spec.MakepkgArgs, PreserveBuildDir: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}, nil
+			MakepkgArgs: spec.MakepkgArgs, PreserveBuildDir: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}
+		if spec.NoCache {
+			m.SrcDest = "" // the build's own directory, fresh every attempt
+		}
+		return m, nil
 	case "makechrootpkg":
-		return &executor.Chroot{Dir: spec.Chroot, PacmanConf: spec.PacmanConf, MakepkgConf: spec.MakepkgConf,
+		c := &executor.Chroot{Dir: spec.Chroot, PacmanConf: spec.PacmanConf, MakepkgConf: spec.MakepkgConf,
 			CacheDir: spec.Cache, PkgDest: pkgdest, User: spec.User, MakepkgArgs: spec.MakepkgArgs,
-			PreserveChroot: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}, nil
+			PreserveChroot: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}
+		if spec.NoCache {
+			c.FreshCache = filepath.Join(spec.Chroot, "nocache")
+		}
+		return c, nil
 	}
 	return nil, fmt.Errorf("unknown builder %q", spec.Kind)
 }
