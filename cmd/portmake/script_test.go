@@ -22,11 +22,15 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 // either is missing and CI is set the script fails instead, because CI
 // installs every tool and has the corpus, and a silent skip there would
 // hide a broken setup; on a fresh clone without ../shared the scenarios
-// that read the corpus skip. [root] is true when the scenario runs as
-// root (creating users).
+// that read the corpus skip. [slurm] is true when a Slurm test cluster can
+// start (root, slurm-wlm and munge), under the same rule. [root] is true
+// when the scenario runs as root (creating users).
 func scriptCondition(cond string) (bool, error) {
 	if cond == "root" {
 		return os.Geteuid() == 0, nil
+	}
+	if cond == "slurm" {
+		return slurmCondition()
 	}
 	if cond == "corpus" {
 		if _, err := os.Stat(corpusDir()); err != nil {
