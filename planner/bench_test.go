@@ -25,7 +25,7 @@ func fullSize(tb testing.TB) *Input {
 	}
 	for i, p := range pkgs {
 		rp := &in.Repos[idx[repos[i]]]
-		rp.Upstream.Packages = append(rp.Upstream.Packages, p)
+		rp.Upstream.Packages = append(rp.Upstream.Packages, p.Entry())
 		h := fnv.New32a()
 		h.Write([]byte(p.Base))
 		switch r := h.Sum32() % 100; {
@@ -33,9 +33,9 @@ func fullSize(tb testing.TB) *Input {
 		case r < 15:
 			old := *p
 			old.Version = p.Version[:len(p.Version)-len(pkgrelOf(p.Version))] + "0"
-			rp.Target.Packages = append(rp.Target.Packages, &old)
+			rp.Target.Packages = append(rp.Target.Packages, old.Entry())
 		default:
-			rp.Target.Packages = append(rp.Target.Packages, p)
+			rp.Target.Packages = append(rp.Target.Packages, p.Entry())
 		}
 	}
 	return in

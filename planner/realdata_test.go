@@ -17,11 +17,11 @@ import (
 
 func readDB(t testing.TB, path string) *Repo {
 	t.Helper()
-	db, err := syncdb.ReadFile(path)
+	x, err := syncdb.ReadIndexFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Repo{Name: syncdb.RepoName(path), Packages: db.Packages}
+	return &Repo{Name: x.Name, URL: path, Packages: x.Packages}
 }
 
 // vercmpTool runs pacman's vercmp, which is the reference the planner's
@@ -68,17 +68,18 @@ func TestRealDataOutdated(t *testing.T) {
 	// Independent expectation: versions per pkgbase by vercmp, first repo
 	// wins per pkgname, ARCH=any pkgbases excluded.
 	type side struct {
-		byName map[string]*alpm.Package
-		bases  map[string][]*alpm.Package
+		byName map[string]*alpm.Entry
+		bases  map[string][]*alpm.Entry
 	}
 	load := func(upstream bool) side {
-		s := side{byName: map[string]*alpm.Package{}, bases: map[string][]*alpm.Package{}}
+		s := side{byName: map[string]*alpm.Entry{}, bases: map[string][]*alpm.Entry{}}
 		for _, rp := range in.Repos {
 			r := rp.Target
 			if upstream {
 				r = rp.Upstream
 			}
-			for _, pk := range r.Packages {
+			for i := range r.Packages {
+				pk := &r.Packages[i]
 				if _, ok := s.byName[pk.Name]; !ok {
 					s.byName[pk.Name] = pk
 				}
@@ -90,7 +91,7 @@ func TestRealDataOutdated(t *testing.T) {
 		return s
 	}
 	u, g := load(true), load(false)
-	maxVer := func(list []*alpm.Package) string {
+	maxVer := func(list []*alpm.Entry) string {
 		v := list[0].Version
 		for _, pk := range list[1:] {
 			if pk.Version != v && vercmpTool(t, pk.Version, v) > 0 {
@@ -103,7 +104,7 @@ func TestRealDataOutdated(t *testing.T) {
 	var pairs []pair
 	anyBases := make(map[string]bool)
 	for b, list := range u.bases {
-		allAny := !slices.ContainsFunc(list, func(p *alpm.Package) bool { return p.Arch != "any" })
+		allAny := !slices.ContainsFunc(list, func(p *alpm.Entry) bool { return p.Arch != "any" })
 		if allAny {
 			anyBases[b] = true
 			continue
@@ -112,7 +113,7 @@ func TestRealDataOutdated(t *testing.T) {
 		if tl, ok := g.bases[b]; ok {
 			cur = maxVer(tl)
 		} else {
-			var tl []*alpm.Package
+			var tl []*alpm.Entry
 			for _, pk := range list {
 				if tp, ok := g.byName[pk.Name]; ok {
 					tl = append(tl, tp)

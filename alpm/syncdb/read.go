@@ -126,12 +126,30 @@ func ReadFile(path string) (*DB, error) {
 
 // ReadFileLimited is ReadFile with limits; zero fields take their default.
 func ReadFileLimited(path string, lim Limits) (*DB, error) {
+	return readFile(path, func(r io.Reader, source string) (*DB, error) { return ReadLimited(r, source, lim) })
+}
+
+// readFile opens path and reads it with read; an error opening it names
+// it like read's errors do.
+func readFile[T any](path string, read func(r io.Reader, source string) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		var zero T
+		return zero, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
-	return ReadLimited(f, path, lim)
+	return read(f, path)
+}
+
+// named returns a function that prefixes an error with "read SOURCE: ".
+func named[T any](source string) func(T, error) (T, error) {
+	return func(v T, err error) (T, error) {
+		if err != nil {
+			var zero T
+			return zero, fmt.Errorf("read %s: %w", source, err)
+		}
+		return v, nil
+	}
 }
 
 // Read parses a sync database from r. The compression (gzip, zstd, xz,
@@ -143,11 +161,7 @@ func Read(r io.Reader, source string) (*DB, error) {
 
 // ReadLimited is Read with limits; zero fields take their default.
 func ReadLimited(r io.Reader, source string, lim Limits) (*DB, error) {
-	db, err := readDB(r, source, lim.orDefault())
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", source, err)
-	}
-	return db, nil
+	return named[*DB](source)(readDB(r, source, lim.orDefault()))
 }
 
 // entry collects the files of one package directory.
@@ -159,29 +173,23 @@ type entry struct {
 
 func readDB(r io.Reader, source string, lim Limits) (*DB, error) {
 	var (
-		entries []*entry
-		byDir   = map[string]*entry{}
-		cur     *entry
-		ps      = descParser{line: lim.Line}
-		out     pkgSink
-		slab    []alpm.Package
+		ents = dirs[entry]{max: lim.Packages}
+		ps   = descParser{line: lim.Line}
+		out  pkgSink
+		slab []alpm.Package
 	)
 	err := scan(r, lim, func(name, dir, file string, data []byte) error {
-		if cur == nil || cur.dir != dir {
-			cur = byDir[dir]
-			if cur == nil {
-				if len(entries) == lim.Packages {
-					return fmt.Errorf("more than %d packages, the limit for a database", lim.Packages)
-				}
-				// Packages come from a slab: one allocation per 256.
-				if len(slab) == 0 {
-					slab = make([]alpm.Package, 256)
-				}
-				cur = &entry{dir: dir, pkg: &slab[0]}
-				slab = slab[1:]
-				byDir[dir] = cur
-				entries = append(entries, cur)
+		cur, err := ents.get(dir, func() *entry {
+			// Packages come from a slab: one allocation per 256.
+			if len(slab) == 0 {
+				slab = make([]alpm.Package, 256)
 			}
+			e := &entry{dir: dir, pkg: &slab[0]}
+			slab = slab[1:]
+			return e
+		})
+		if err != nil {
+			return err
 		}
 		if file == "desc" {
 			cur.desc = true
@@ -192,6 +200,7 @@ func readDB(r io.Reader, source string, lim Limits) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	entries := ents.list
 	db := &DB{Name: RepoName(source), Packages: make([]*alpm.Package, 0, len(entries))}
 	for _, e := range entries {
 		p := e.pkg
@@ -210,6 +219,37 @@ func readDB(r io.Reader, source string, lim Limits) (*DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// dirs collects an archive's package directories in the order they first
+// appear; a directory's files need not be next to each other.
+type dirs[T any] struct {
+	list   []*T
+	byDir  map[string]*T
+	cur    *T
+	curDir string
+	max    int // the most directories allowed
+}
+
+// get returns the directory's collector, made by mk the first time.
+func (d *dirs[T]) get(dir string, mk func() *T) (*T, error) {
+	if d.cur != nil && d.curDir == dir {
+		return d.cur, nil
+	}
+	if d.byDir == nil {
+		d.byDir = map[string]*T{}
+	}
+	c := d.byDir[dir]
+	if c == nil {
+		if len(d.list) == d.max {
+			return nil, fmt.Errorf("more than %d packages, the limit for a database", d.max)
+		}
+		c = mk()
+		d.byDir[dir] = c
+		d.list = append(d.list, c)
+	}
+	d.cur, d.curDir = c, dir
+	return c, nil
 }
 
 // checkEntry checks what Read requires of every package directory once its

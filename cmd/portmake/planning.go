@@ -37,6 +37,7 @@ type PlanFlags struct {
 	Missing         bool     `help:"List upstream pkgbases that the target lacks."`
 	NoCheck         bool     `name:"nocheck" help:"Ignore checkdepends and build everything with --nocheck."`
 	Exclude         []string `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
+	AllowDowngrade  bool     `name:"allow-downgrade" help:"Let a missing dependency (and --rebuild-repo) plan an upstream version older than the target's."`
 }
 
 // session is an opened Portfile with its store.
@@ -108,14 +109,16 @@ func (s *session) fetchDBs(ctx context.Context, env *Env, f *PlanFlags) ([]dbRef
 	return refs, results, nil
 }
 
-// readDBs parses the fetched databases, in parallel.
-func readDBs(refs []dbRef, results []*fetch.Result) ([]*syncdb.DB, error) {
-	dbs := make([]*syncdb.DB, len(refs))
+// readDBs reads the fetched databases' indexes (what planning needs of
+// them), in parallel, from the index cache when a database is unchanged.
+func (s *session) readDBs(refs []dbRef, results []*fetch.Result) ([]*syncdb.Index, error) {
+	dbs := make([]*syncdb.Index, len(refs))
 	errs := make([]error, len(refs))
 	done := make(chan int)
+	cache := filepath.Join(s.stateDir, "cache", "index")
 	for i := range refs {
 		go func() {
-			db, err := syncdb.ReadFile(results[i].Path)
+			db, err := syncdb.LoadIndex(results[i].Path, results[i].SHA256, cache)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", fetch.Redact(refs[i].url), err)
 			}
@@ -283,7 +286,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		env.Log.Debug(what, append(args, "took", time.Since(phase).Round(time.Millisecond))...)
 		phase = time.Now()
 	}
-	dbs, err := readDBs(refs, results)
+	dbs, err := s.readDBs(refs, results)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +298,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		Options: planner.Options{
 			Packages: f.Packages, RebuildRepos: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 			SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck || pf.Build.NoCheck,
-			Exclude: f.Exclude,
+			Exclude: f.Exclude, AllowDowngrade: f.AllowDowngrade,
 		},
 		Bootstrap: lang.Names(pf.Build.Bootstrap),
 		Meta: planner.Meta{
@@ -307,7 +310,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
 	}
 	for i, ref := range refs {
-		repo := &planner.Repo{Name: dbs[i].Name, Packages: dbs[i].Packages}
+		repo := &planner.Repo{Name: syncdb.RepoName(ref.url), URL: fetch.Redact(ref.url), Packages: dbs[i].Packages}
 		rp := &in.Repos[ref.pair]
 		switch {
 		case ref.side == "upstream" && !ref.test:
@@ -319,7 +322,7 @@ func (s *session) buildPlan(env *Env, f *PlanFlags, refs []dbRef, results []*fet
 		default:
 			rp.TargetTesting = repo
 		}
-		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: fetch.Redact(ref.url), SHA256: results[i].SHA256})
+		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: repo.Name, Side: ref.side, URL: fetch.Redact(ref.url), SHA256: results[i].SHA256})
 	}
 	for _, e := range pf.Blacklist.Entries {
 		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,

@@ -1,0 +1,405 @@
+package syncdb
+
+// The index: a database as planning reads it.
+//
+// Planning needs six fields of an entry: name, base, version, architecture
+// and the relations (depends, makedepends, checkdepends, provides). Read
+// keeps the whole desc text of every entry alive (descriptions, checksums,
+// signatures, URLs, packagers), which made a full-size plan's peak memory
+// twice the old Python planner's. ReadIndex parses the same files with the
+// same rules and the same limits, and keeps only those fields, every string
+// interned: package and dependency names and versions repeat across
+// entries, so a database's index holds each of them once.
+//
+// An index is also cheap to store. Its binary form (MarshalBinary) is a
+// string table and small integers; LoadIndex keeps one per database
+// checksum beside the download cache, so a plan whose databases did not
+// change reads them without decompressing or parsing anything, and the
+// compressed database, not its index, stays the source of truth.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/portmake/portmake/alpm"
+)
+
+// Index is a sync database reduced to what planning reads (see
+// alpm.Entry).
+type Index struct {
+	Name     string       // repository name, from the file name (see RepoName)
+	Packages []alpm.Entry // sorted by Name
+}
+
+// Find returns the entry called name, or nil.
+func (x *Index) Find(name string) *alpm.Entry {
+	i := sort.Search(len(x.Packages), func(i int) bool { return x.Packages[i].Name >= name })
+	if i < len(x.Packages) && x.Packages[i].Name == name {
+		return &x.Packages[i]
+	}
+	return nil
+}
+
+// ReadIndexFile reads the index of the sync database at path, with the
+// default limits.
+func ReadIndexFile(path string) (*Index, error) {
+	return readFile(path, func(r io.Reader, source string) (*Index, error) { return ReadIndex(r, source, Limits{}) })
+}
+
+// ReadIndex reads a sync database like ReadLimited and returns its index.
+// It accepts and refuses exactly the databases ReadLimited does, with the
+// same errors.
+func ReadIndex(r io.Reader, source string, lim Limits) (*Index, error) {
+	return named[*Index](source)(readIndex(r, source, lim.orDefault()))
+}
+
+// idxEntry collects the fields of one package directory.
+type idxEntry struct {
+	dir                       string
+	name, base, version, arch string
+	lists                     [4][]string // depends, makedepends, checkdepends, provides
+	desc                      bool
+}
+
+// idxSink keeps the index fields of what the parser reads, interned.
+type idxSink struct {
+	e      *idxEntry
+	intern map[string]string
+}
+
+func (k *idxSink) str(s string) string {
+	if v, ok := k.intern[s]; ok {
+		return v
+	}
+	// s points into the reader's buffer, which is reused: copy it.
+	v := strings.Clone(s)
+	k.intern[v] = v
+	return v
+}
+
+func (k *idxSink) setScalar(s section, v string, _ int64) {
+	switch s {
+	case secName:
+		k.e.name = k.str(v)
+	case secBase:
+		k.e.base = k.str(v)
+	case secVersion:
+		k.e.version = k.str(v)
+	case secArch:
+		k.e.arch = k.str(v)
+	}
+}
+
+func (k *idxSink) addList(s section, vals []string) {
+	i := -1
+	switch s {
+	case secDepends:
+		i = 0
+	case secMakeDepends:
+		i = 1
+	case secCheckDepends:
+		i = 2
+	case secProvides:
+		i = 3
+	}
+	if i < 0 {
+		return
+	}
+	for _, v := range vals {
+		k.e.lists[i] = append(k.e.lists[i], k.str(v))
+	}
+}
+
+func (k *idxSink) addExtra(string, []string) {}
+
+func readIndex(r io.Reader, source string, lim Limits) (*Index, error) {
+	var (
+		ents = dirs[idxEntry]{max: lim.Packages}
+		ps   = descParser{line: lim.Line}
+		out  = idxSink{intern: map[string]string{}}
+	)
+	err := scan(r, lim, func(name, dir, file string, data []byte) error {
+		cur, err := ents.get(dir, func() *idxEntry { return &idxEntry{dir: dir} })
+		if err != nil {
+			return err
+		}
+		if file == "desc" {
+			cur.desc = true
+		}
+		out.e = cur
+		if len(data) == 0 {
+			return nil
+		}
+		// The parser's strings only live until the sink interns what it
+		// keeps, so they may point into the buffer: no copy of the text.
+		return ps.parse(unsafe.String(&data[0], len(data)), &out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	entries := ents.list
+	n := 0
+	for _, e := range entries {
+		for _, l := range e.lists {
+			n += len(l)
+		}
+	}
+	arena := make([]string, 0, n)
+	keep := func(l []string) []string {
+		if len(l) == 0 {
+			return nil
+		}
+		start := len(arena)
+		arena = append(arena, l...)
+		return arena[start:len(arena):len(arena)]
+	}
+	x := &Index{Name: RepoName(source), Packages: make([]alpm.Entry, 0, len(entries))}
+	for _, e := range entries {
+		if err := checkEntry(e.dir, e.desc, e.name, e.version); err != nil {
+			return nil, err
+		}
+		if e.base == "" {
+			e.base = e.name
+		}
+		x.Packages = append(x.Packages, alpm.Entry{Name: e.name, Base: e.base, Version: e.version, Arch: e.arch,
+			Depends: keep(e.lists[0]), MakeDepends: keep(e.lists[1]), CheckDepends: keep(e.lists[2]), Provides: keep(e.lists[3])})
+	}
+	slices.SortFunc(x.Packages, func(a, b alpm.Entry) int { return strings.Compare(a.Name, b.Name) })
+	for i := 1; i < len(x.Packages); i++ {
+		if a, b := &x.Packages[i-1], &x.Packages[i]; a.Name == b.Name {
+			return nil, duplicate(a.Name, a.Version, b.Version)
+		}
+	}
+	return x, nil
+}
+
+// indexMagic starts an index's binary form; the version changes whenever
+// the format or what ReadIndex keeps does.
+const indexMagic = "portmake-index-v1\n"
+
+// MarshalBinary encodes the index (without its name, which comes from
+// whoever loads it): a string table, then each entry as string numbers,
+// then a CRC-32 of everything before it.
+func (x *Index) MarshalBinary() ([]byte, error) {
+	ids := map[string]uint64{}
+	var strs []string
+	id := func(s string) uint64 {
+		if i, ok := ids[s]; ok {
+			return i
+		}
+		i := uint64(len(strs))
+		ids[s] = i
+		strs = append(strs, s)
+		return i
+	}
+	var body []byte
+	body = binary.AppendUvarint(body, uint64(len(x.Packages)))
+	for i := range x.Packages {
+		e := &x.Packages[i]
+		for _, s := range [...]string{e.Name, e.Base, e.Version, e.Arch} {
+			body = binary.AppendUvarint(body, id(s))
+		}
+		for _, l := range [...][]string{e.Depends, e.MakeDepends, e.CheckDepends, e.Provides} {
+			body = binary.AppendUvarint(body, uint64(len(l)))
+			for _, s := range l {
+				body = binary.AppendUvarint(body, id(s))
+			}
+		}
+	}
+	total := 0
+	for _, s := range strs {
+		total += len(s)
+	}
+	out := make([]byte, 0, len(indexMagic)+len(body)+total+4*len(strs)+32)
+	out = append(out, indexMagic...)
+	out = binary.AppendUvarint(out, uint64(len(strs)))
+	out = binary.AppendUvarint(out, uint64(total))
+	for _, s := range strs {
+		out = binary.AppendUvarint(out, uint64(len(s)))
+	}
+	for _, s := range strs {
+		out = append(out, s...)
+	}
+	out = append(out, body...)
+	return binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out)), nil
+}
+
+var errBadIndex = errors.New("not a valid index")
+
+// UnmarshalIndex decodes what MarshalBinary wrote. Any damage is an error,
+// never a wrong index: the checksum covers every byte, and every number is
+// checked against what it indexes.
+func UnmarshalIndex(data []byte) (*Index, error) {
+	if len(data) < len(indexMagic)+4 || string(data[:len(indexMagic)]) != indexMagic {
+		return nil, errBadIndex
+	}
+	sum := binary.LittleEndian.Uint32(data[len(data)-4:])
+	data = data[:len(data)-4]
+	if crc32.ChecksumIEEE(data) != sum {
+		return nil, errBadIndex
+	}
+	d := data[len(indexMagic):]
+	next := func() (uint64, bool) {
+		v, n := binary.Uvarint(d)
+		if n <= 0 {
+			return 0, false
+		}
+		d = d[n:]
+		return v, true
+	}
+	nstr, ok1 := next()
+	total, ok2 := next()
+	if !ok1 || !ok2 || nstr > uint64(len(d)) || total > uint64(len(d)) {
+		return nil, errBadIndex
+	}
+	lens := make([]uint64, nstr)
+	for i := range lens {
+		v, ok := next()
+		if !ok {
+			return nil, errBadIndex
+		}
+		lens[i] = v
+	}
+	if total > uint64(len(d)) {
+		return nil, errBadIndex
+	}
+	// One string for the whole table; the entries' strings are slices of it.
+	table := string(d[:total])
+	d = d[total:]
+	strs := make([]string, nstr)
+	off := uint64(0)
+	for i, l := range lens {
+		if off+l > total {
+			return nil, errBadIndex
+		}
+		strs[i] = table[off : off+l]
+		off += l
+	}
+	str := func() (string, bool) {
+		v, ok := next()
+		if !ok || v >= nstr {
+			return "", false
+		}
+		return strs[v], true
+	}
+	npkg, ok := next()
+	if !ok || npkg > uint64(len(d)) {
+		return nil, errBadIndex
+	}
+	x := &Index{Packages: make([]alpm.Entry, npkg)}
+	var arena []string
+	for i := range x.Packages {
+		e := &x.Packages[i]
+		for _, f := range [...]*string{&e.Name, &e.Base, &e.Version, &e.Arch} {
+			if *f, ok = str(); !ok {
+				return nil, errBadIndex
+			}
+		}
+		for _, f := range [...]*[]string{&e.Depends, &e.MakeDepends, &e.CheckDepends, &e.Provides} {
+			n, ok := next()
+			if !ok || n > uint64(len(d)) {
+				return nil, errBadIndex
+			}
+			if n == 0 {
+				continue
+			}
+			if uint64(cap(arena)-len(arena)) < n {
+				arena = make([]string, 0, max(4096, n))
+			}
+			start := len(arena)
+			for range n {
+				s, ok := str()
+				if !ok {
+					return nil, errBadIndex
+				}
+				arena = append(arena, s)
+			}
+			*f = arena[start:len(arena):len(arena)]
+		}
+	}
+	if len(d) != 0 {
+		return nil, errBadIndex
+	}
+	return x, nil
+}
+
+// indexCacheKeep is how many index files LoadIndex keeps in a cache
+// directory: the databases of a few plans' worth of configurations.
+const indexCacheKeep = 24
+
+// LoadIndex returns the index of the database at path, whose content has
+// the given sha256 (hex). With a cache directory it first looks for the
+// index stored there under that checksum; otherwise, or when that file is
+// missing or damaged, it reads the database (default limits) and stores
+// its index for the next time. A cache that cannot be written costs only
+// speed. The index is named after path.
+func LoadIndex(path, sha256, cacheDir string) (*Index, error) {
+	cacheable := cacheDir != "" && len(sha256) == 64 && strings.Trim(sha256, "0123456789abcdef") == ""
+	var file string
+	if cacheable {
+		file = filepath.Join(cacheDir, sha256+".idx")
+		if data, err := os.ReadFile(file); err == nil {
+			if x, err := UnmarshalIndex(data); err == nil {
+				x.Name = RepoName(path)
+				now := time.Now()
+				os.Chtimes(file, now, now) // most recently used
+				return x, nil
+			}
+		}
+	}
+	x, err := ReadIndexFile(path)
+	if err != nil || !cacheable {
+		return x, err
+	}
+	if data, err := x.MarshalBinary(); err == nil {
+		storeIndex(cacheDir, file, data)
+	}
+	return x, nil
+}
+
+// storeIndex writes an index file atomically and drops the least recently
+// used ones beyond indexCacheKeep. Errors are ignored: see LoadIndex.
+func storeIndex(dir, file string, data []byte) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".idx-*")
+	if err != nil {
+		return
+	}
+	_, werr := io.Copy(tmp, bytes.NewReader(data))
+	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
+		os.Remove(tmp.Name())
+		return
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "*.idx"))
+	if len(old) <= indexCacheKeep {
+		return
+	}
+	type aged struct {
+		name string
+		t    time.Time
+	}
+	var list []aged
+	for _, f := range old {
+		if fi, err := os.Stat(f); err == nil {
+			list = append(list, aged{f, fi.ModTime()})
+		}
+	}
+	slices.SortFunc(list, func(a, b aged) int { return b.t.Compare(a.t) })
+	for _, a := range list[min(indexCacheKeep, len(list)):] {
+		if a.name != file {
+			os.Remove(a.name)
+		}
+	}
+}
