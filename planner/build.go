@@ -55,7 +55,7 @@ type depItem struct {
 
 	// rel.Name looked up once in each index: the indexes do not change
 	// after newWorld, and the closure asks the same questions many times.
-	up, tg         []*entry // entries of that exact name, in repository order
+	up, tg         *entry // the first entry of that exact name (see entry.next)
 	provUp, provTg []*entry
 }
 
@@ -135,11 +135,23 @@ func newWorld(in *Input) (*world, error) {
 		}
 		newSources[r.Pkgbase] = ns
 		// The recipe replaces whatever upstream has for this pkgbase.
-		for name, l := range w.up {
-			if l = slices.DeleteFunc(l, func(e *entry) bool { return e.base == r.Pkgbase }); len(l) == 0 {
+		for name, e := range w.up {
+			var keep *entry
+			for ; e != nil; e = e.next {
+				if e.Base != r.Pkgbase {
+					keep = e
+					break
+				}
+			}
+			for x := keep; x != nil; x = x.next {
+				for x.next != nil && x.next.Base == r.Pkgbase {
+					x.next = x.next.next
+				}
+			}
+			if keep == nil {
 				delete(w.up, name)
 			} else {
-				w.up[name] = l
+				w.up[name] = keep
 			}
 		}
 		for j := range r.Packages {
@@ -151,21 +163,15 @@ func newWorld(in *Input) (*world, error) {
 			if len(sp.Arch) == 1 && sp.Arch[0] == "any" {
 				arch = "any"
 			}
-			e := &entry{name: sp.Name, version: r.Version, base: r.Pkgbase, arch: arch, pair: pi, repo: ns.Repo, split: sp}
-			e.cand = alpm.Candidate{Name: sp.Name, Version: r.Version}
-			for _, s := range sp.Provides {
-				if rel, err := alpm.ParseRelation(s); err == nil {
-					e.cand.Provides = append(e.cand.Provides, rel)
-				}
-			}
-			w.up.add(e)
+			w.up.add(newEntry(&alpm.Entry{Name: sp.Name, Base: r.Pkgbase, Version: r.Version, Arch: arch,
+				Depends: sp.Depends, MakeDepends: sp.MakeDepends, CheckDepends: sp.CheckDepends, Provides: sp.Provides}, pi))
 		}
 	}
 	w.provUp = provideIndex(w.up)
 	w.provTg = provideIndex(w.tg)
-	for name, l := range w.tg {
-		for _, e := range l {
-			e.upSame = w.up[name]
+	for name, e := range w.tg {
+		for up := w.up[name]; e != nil; e = e.next {
+			e.upSame = up
 		}
 	}
 
@@ -179,8 +185,8 @@ func newWorld(in *Input) (*world, error) {
 			// The target may lack %BASE% or split differently: fall back
 			// to its packages of the same names.
 			for _, e := range g.pkgs {
-				if t := w.tg.get(e.name); t != nil && (b.current == "" || alpm.Compare(t.version, b.current) > 0) {
-					b.current = t.version
+				if t := w.tg[e.Name]; t != nil && (b.current == "" || alpm.Compare(t.Version, b.current) > 0) {
+					b.current = t.Version
 				}
 			}
 		}
@@ -214,8 +220,8 @@ func (w *world) resolveName(name string) (string, bool) {
 	if b, ok := w.bases[name]; ok && b.up != nil {
 		return name, true
 	}
-	if e := w.up.get(name); e != nil {
-		return e.base, true
+	if e := w.up[name]; e != nil {
+		return e.Base, true
 	}
 	return "", false
 }
@@ -230,7 +236,7 @@ func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
 			continue
 		}
 		for _, e := range b.up.pkgs {
-			if ok, _ := path.Match(pat, e.name); ok {
+			if ok, _ := path.Match(pat, e.Name); ok {
 				return &list[i]
 			}
 		}
@@ -374,23 +380,17 @@ func (w *world) depsOf(b *base) []depItem {
 	}
 	fromDB := b.ns == nil
 	dbBuild := false
-	if fromDB {
-		for _, e := range b.up.pkgs {
-			add(KindDepends, e.pkg.Depends)
-			dbBuild = dbBuild || len(e.pkg.MakeDepends) > 0 || len(e.pkg.CheckDepends) > 0
-		}
-	} else {
-		for _, e := range b.up.pkgs {
-			add(KindDepends, e.split.Depends)
-		}
+	for _, e := range b.up.pkgs {
+		add(KindDepends, e.Depends)
+		dbBuild = dbBuild || (fromDB && (len(e.MakeDepends) > 0 || len(e.CheckDepends) > 0))
 	}
 	switch {
-	case fromDB && dbBuild:
+	case dbBuild:
 		for _, e := range b.up.pkgs {
-			add(KindMakeDepends, e.pkg.MakeDepends)
+			add(KindMakeDepends, e.MakeDepends)
 		}
 		for _, e := range b.up.pkgs {
-			add(KindCheckDepends, e.pkg.CheckDepends)
+			add(KindCheckDepends, e.CheckDepends)
 		}
 	case recipe != nil:
 		for _, sp := range recipe.Packages {
@@ -410,7 +410,7 @@ func (e *entry) effective() bool {
 	if e.b != nil { // upstream
 		return e.b.active()
 	}
-	for _, u := range e.upSame {
+	for u := e.upSame; u != nil; u = u.next {
 		if u.b != nil && u.b.active() {
 			return false
 		}
@@ -425,16 +425,16 @@ func (e *entry) effective() bool {
 func (w *world) satisfyTarget(d *depItem) *entry {
 	var best *entry
 	consider := func(e *entry) {
-		if (best == nil || e.pair < best.pair) && e.effective() && alpm.Satisfies(d.rel, e.cand) {
+		if (best == nil || e.pair < best.pair) && e.effective() && alpm.Satisfies(d.rel, e.cand()) {
 			best = e
 		}
 	}
-	for _, e := range d.up {
+	for e := d.up; e != nil; e = e.next {
 		if e.b != nil {
 			consider(e)
 		}
 	}
-	for _, e := range d.tg {
+	for e := d.tg; e != nil; e = e.next {
 		consider(e)
 	}
 	if best != nil {
@@ -443,7 +443,7 @@ func (w *world) satisfyTarget(d *depItem) *entry {
 	for k, list := range [2][]*entry{d.provTg, d.provUp} {
 		upstream := k == 1
 		for _, e := range list {
-			if (upstream && e.b == nil) || (best != nil && byPriority(e, best) >= 0) || !e.effective() || !alpm.Satisfies(d.rel, e.cand) {
+			if (upstream && e.b == nil) || (best != nil && byPriority(e, best) >= 0) || !e.effective() || !alpm.Satisfies(d.rel, e.cand()) {
 				continue
 			}
 			best = e
@@ -457,7 +457,7 @@ func (w *world) satisfyTarget(d *depItem) *entry {
 // returned as blockedBy.
 func (w *world) satisfyUpstream(d *depItem) (found, blockedBy *entry) {
 	check := func(e *entry) bool {
-		if e.b == nil || !alpm.Satisfies(d.rel, e.cand) {
+		if e.b == nil || !alpm.Satisfies(d.rel, e.cand()) {
 			return false
 		}
 		if e.b.excluded() {
@@ -468,7 +468,7 @@ func (w *world) satisfyUpstream(d *depItem) (found, blockedBy *entry) {
 		}
 		return true
 	}
-	for _, e := range d.up {
+	for e := d.up; e != nil; e = e.next {
 		if check(e) {
 			return e, nil
 		}
@@ -591,7 +591,7 @@ func (w *world) expand() map[string]*blockInfo {
 				continue
 			}
 			if blk != nil && d.kind != KindCheckDepends && blocked[b.name] == nil && !b.anySync {
-				blocked[b.name] = &blockInfo{by: blk.base, relation: d.text, kind: d.kind}
+				blocked[b.name] = &blockInfo{by: blk.Base, relation: d.text, kind: d.kind}
 			}
 		}
 	}
@@ -654,8 +654,8 @@ func (w *world) resolve() {
 				continue
 			}
 			if e := w.satisfyTarget(d); e != nil {
-				if t := w.bases[e.base]; e.base != b.name && (t.planned || t.bootstrap) && !b.anySync {
-					b.edges = append(b.edges, Edge{To: e.base, Kind: d.kind, Relation: d.text, Package: e.name})
+				if t := w.bases[e.Base]; e.Base != b.name && (t.planned || t.bootstrap) && !b.anySync {
+					b.edges = append(b.edges, Edge{To: e.Base, Kind: d.kind, Relation: d.text, Package: e.Name})
 				}
 				continue
 			}
@@ -663,7 +663,7 @@ func (w *world) resolve() {
 			switch {
 			case blk != nil && d.kind == KindCheckDepends:
 				if checkBlocked == "" {
-					checkBlocked = fmt.Sprintf("checkdepends %s is blocked by %s", d.text, blk.base)
+					checkBlocked = fmt.Sprintf("checkdepends %s is blocked by %s", d.text, blk.Base)
 				}
 			case b.bootstrap && u != nil:
 				other(WarnBootstrap, "bootstrap: %s %s is not in the target; the toolchain builds only against the target", d.kind, d.text)
@@ -674,7 +674,7 @@ func (w *world) resolve() {
 				note(WarnDowngrade, d, "no downgrade", fmt.Sprintf("only upstream's %s %s satisfies it, older than the target's %s; build against the target's instead (--allow-downgrade plans %s %s)",
 					u.b.name, u.b.up.version, u.b.current, u.b.name, u.b.up.version))
 			case u != nil:
-				note(WarnUnsatisfied, d, "unsatisfied", fmt.Sprintf("the planned %s %s does not satisfy it", u.name, u.version))
+				note(WarnUnsatisfied, d, "unsatisfied", fmt.Sprintf("the planned %s %s does not satisfy it", u.Name, u.Version))
 			default:
 				note(WarnUnresolvable, d, "unresolvable", "")
 			}
@@ -715,7 +715,7 @@ func (w *world) plan() *Plan {
 			st.Repo = w.in.Repos[b.up.pair].Name
 			st.Packages = make([]string, len(b.up.pkgs))
 			for i, e := range b.up.pkgs {
-				st.Packages[i] = e.name
+				st.Packages[i] = e.Name
 			}
 		}
 		v := Version{Pkgbase: name, Version: st.Version, Current: b.current, Repo: st.Repo}

@@ -477,7 +477,7 @@ func (w *world) node(b *base, id string, stage int, action Action) *Node {
 		nd.Arch = "any"
 	}
 	for _, e := range b.up.pkgs {
-		nd.Packages = append(nd.Packages, e.name)
+		nd.Packages = append(nd.Packages, e.Name)
 	}
 	if b.bootstrap {
 		// Why a toolchain pkgbase is in a plan at all: --bootstrap; what

@@ -24,48 +24,57 @@ import (
 	"github.com/portmake/portmake/alpm"
 )
 
-// entry is one pkgname on one side, after the repository overlays.
+// entry is one pkgname on one side, after the repository overlays. It
+// points at the database's alpm.Entry rather than copying it: a full-size
+// plan has 30,000 of them.
 type entry struct {
-	name    string
-	version string
-	base    string
-	arch    string
-	pair    int    // index of its repo pair: the priority pacman would give it
-	repo    string // the repository it came from, e.g. "core-testing"
-	cand    alpm.Candidate
-	pkg     *alpm.Entry   // nil when it comes from a recipe
-	split   *SplitPackage // non-nil when it comes from a recipe
-	b       *base         // upstream entries: their pkgbase's state
-	upSame  []*entry      // target entries: the upstream entries of the same name
+	*alpm.Entry                  // name, base, version, arch, relations
+	provides    []alpm.Relation // Provides, parsed (the invalid ones dropped)
+	pair        int             // index of its repo pair: the priority pacman would give it
+	b           *base           // upstream entries: their pkgbase's state
+	upSame      *entry          // target entries: the first upstream entry of the same name
+	next        *entry          // the next entry of the same name on this side, in repository order
 }
 
-func newEntry(p *alpm.Entry, pair int, repo string) *entry {
-	b := p.Base
-	if b == "" {
-		b = p.Name
+func newEntry(p *alpm.Entry, pair int) *entry {
+	e := &entry{Entry: p, pair: pair}
+	for _, s := range p.Provides {
+		if r, err := alpm.ParseRelation(s); err == nil {
+			e.provides = append(e.provides, r)
+		}
 	}
-	return &entry{name: p.Name, version: p.Version, base: b, arch: p.Arch, pair: pair, repo: repo, cand: p.Candidate(), pkg: p}
+	return e
 }
 
-// side is one side's packages: every entry of a name, in repository order.
-type side map[string][]*entry
-
-// get returns the first entry of a name, or nil.
-func (s side) get(name string) *entry {
-	if l := s[name]; len(l) > 0 {
-		return l[0]
-	}
-	return nil
+// cand is e as a dependency candidate.
+func (e *entry) cand() alpm.Candidate {
+	return alpm.Candidate{Name: e.Name, Version: e.Version, Provides: e.provides}
 }
+
+// side is one side's packages: the first entry of each name, the others
+// chained from it (entry.next) in repository order.
+type side map[string]*entry
 
 // add puts e among the entries of its name, in repository order.
 func (s side) add(e *entry) {
-	l := s[e.name]
-	i := len(l)
-	for i > 0 && l[i-1].pair > e.pair {
-		i--
+	at := s[e.Name]
+	if at == nil || at.pair > e.pair {
+		e.next, s[e.Name] = at, e
+		return
 	}
-	s[e.name] = slices.Insert(l, i, e)
+	for at.next != nil && at.next.pair <= e.pair {
+		at = at.next
+	}
+	e.next, at.next = at.next, e
+}
+
+// each calls f for every entry of the side.
+func (s side) each(f func(*entry)) {
+	for _, e := range s {
+		for ; e != nil; e = e.next {
+			f(e)
+		}
+	}
 }
 
 // loadSide returns one side's packages by pkgname. A testing repository
@@ -81,11 +90,11 @@ func loadSide(pairs []RepoPair, upstream bool) side {
 		}
 	}
 	out := make(side, n)
-	local := make(map[string]*entry)
+	local := make(map[string]*alpm.Entry)
 	for i, p := range pairs {
 		repos := sideRepos(p, upstream)
 		clear(local)
-		var order []*entry
+		var order []string
 		for j, r := range repos {
 			if r == nil {
 				continue
@@ -96,21 +105,27 @@ func loadSide(pairs []RepoPair, upstream bool) side {
 				if pkg.Name == "" {
 					continue
 				}
-				if old, ok := local[pkg.Name]; ok {
-					if !overlay || alpm.Compare(pkg.Version, old.version) <= 0 {
-						continue
-					}
+				old, ok := local[pkg.Name]
+				if ok && (!overlay || alpm.Compare(pkg.Version, old.Version) <= 0) {
+					continue
 				}
-				e := newEntry(pkg, i, r.Name)
-				if _, ok := local[pkg.Name]; !ok {
-					order = append(order, e)
+				if !ok {
+					order = append(order, pkg.Name)
 				}
-				local[pkg.Name] = e
+				local[pkg.Name] = pkg
 			}
 		}
-		for _, e := range order {
-			e = local[e.name]
-			out[e.name] = append(out[e.name], e)
+		for _, name := range order {
+			// Pairs come in order, so appending keeps the chain sorted.
+			e := newEntry(local[name], i)
+			if at := out[name]; at == nil {
+				out[name] = e
+			} else {
+				for at.next != nil {
+					at = at.next
+				}
+				at.next = e
+			}
 		}
 	}
 	return out
@@ -175,32 +190,35 @@ type group struct {
 
 // groupBases groups a side's entries by pkgbase. The first entry of each
 // name always counts; a later one counts only for another pkgbase than the
-// first's (a same-name shadow of the same pkgbase says nothing new).
+// ones before it (a same-name shadow of the same pkgbase says nothing new).
 func groupBases(s side) map[string]*group {
 	out := make(map[string]*group, len(s)*3/4)
-	for _, l := range s {
-		for i, e := range l {
-			if i > 0 && slices.ContainsFunc(l[:i], func(x *entry) bool { return x.base == e.base }) {
-				continue
+	for _, first := range s {
+	next:
+		for e := first; e != nil; e = e.next {
+			for x := first; x != e; x = x.next {
+				if x.Base == e.Base {
+					continue next
+				}
 			}
-			g := out[e.base]
+			g := out[e.Base]
 			if g == nil {
-				g = &group{name: e.base}
-				out[e.base] = g
+				g = &group{name: e.Base}
+				out[e.Base] = g
 			}
 			g.pkgs = append(g.pkgs, e)
 		}
 	}
 	for _, g := range out {
-		slices.SortFunc(g.pkgs, func(a, b *entry) int { return cmp.Compare(a.name, b.name) })
+		slices.SortFunc(g.pkgs, func(a, b *entry) int { return cmp.Compare(a.Name, b.Name) })
 		g.allAny = true
 		g.pair = g.pkgs[0].pair
 		for _, e := range g.pkgs {
-			if g.version == "" || alpm.Compare(e.version, g.version) > 0 {
-				g.version = e.version
+			if g.version == "" || alpm.Compare(e.Version, g.version) > 0 {
+				g.version = e.Version
 			}
 			g.pair = min(g.pair, e.pair)
-			if e.arch != "any" {
+			if e.Arch != "any" {
 				g.allAny = false
 			}
 		}
@@ -212,13 +230,11 @@ func groupBases(s side) map[string]*group {
 // pacman's search order: repository priority, then pkgname.
 func provideIndex(s side) map[string][]*entry {
 	out := make(map[string][]*entry)
-	for _, l := range s {
-		for _, e := range l {
-			for _, p := range e.cand.Provides {
-				out[p.Name] = append(out[p.Name], e)
-			}
+	s.each(func(e *entry) {
+		for _, p := range e.provides {
+			out[p.Name] = append(out[p.Name], e)
 		}
-	}
+	})
 	for _, list := range out {
 		slices.SortFunc(list, byPriority)
 	}
@@ -229,7 +245,7 @@ func byPriority(a, b *entry) int {
 	if c := cmp.Compare(a.pair, b.pair); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.name, b.name)
+	return cmp.Compare(a.Name, b.Name)
 }
 
 // portRebuild reports whether target is upstream plus a minor pkgrel
