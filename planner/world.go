@@ -28,7 +28,7 @@ import (
 // points at the database's alpm.Entry rather than copying it: a full-size
 // plan has 30,000 of them.
 type entry struct {
-	*alpm.Entry                  // name, base, version, arch, relations
+	*alpm.Entry                 // name, base, version, arch, relations
 	provides    []alpm.Relation // Provides, parsed (the invalid ones dropped)
 	pair        int             // index of its repo pair: the priority pacman would give it
 	b           *base           // upstream entries: their pkgbase's state
