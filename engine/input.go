@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/portmake/portmake/alpm/syncdb"
@@ -90,6 +91,13 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		return nil, err
 	}
 	lap("first planning pass", "nodes", len(first.Nodes))
+	// The databases' indexes and the planner's working state are most of
+	// what is live by now, and nothing below reads them: let them go, and
+	// collect them now rather than let the heap double over them while the
+	// sources are resolved and the plan is saved (the peak memory of a
+	// full-size plan, issue 13).
+	in.Repos, dbs = nil, nil
+	runtime.GC()
 	var reqs []sources.Request
 	seen := map[string]bool{}
 	for _, n := range first.Nodes {

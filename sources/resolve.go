@@ -1,10 +1,10 @@
 package sources
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -443,11 +443,21 @@ func (r *Resolver) loadState(ctx context.Context) (*State, error) {
 		r.log().Debug("state repo read from memo", "entries", st.Len(), "elapsed", time.Since(start))
 		return st, nil
 	}
-	tree, err := r.git(ctx, dir, "", "archive", "--format=tar", head)
-	if err != nil {
-		return nil, fmt.Errorf("read state repo: %w", err)
+	// The archive is streamed into the parser: held in memory whole it
+	// was 20 MB (and 38 MB of buffer growth) at the peak of a cold plan.
+	pr, pw := io.Pipe()
+	gitErr := make(chan error, 1)
+	go func() {
+		err := r.gitTo(ctx, dir, "", pw, "archive", "--format=tar", head)
+		pw.CloseWithError(err)
+		gitErr <- err
+	}()
+	st, err := ReadState(pr, r.StateRepos)
+	io.Copy(io.Discard, pr) // what the parser left: git must finish writing
+	pr.Close()
+	if gerr := <-gitErr; gerr != nil {
+		return nil, fmt.Errorf("read state repo: %w", gerr)
 	}
-	st, err := ReadState(bytes.NewReader(tree), r.StateRepos)
 	if err == nil {
 		if err := writeStateMemo(r.CacheDir, memo, st); err != nil {
 			r.log().Warn("state repo memo", "err", err)

@@ -39,6 +39,8 @@ import (
 type Index struct {
 	Name     string       // repository name, from the file name (see RepoName)
 	Packages []alpm.Entry // sorted by Name
+
+	strs []string // every distinct string, when ReadIndex made it: MarshalBinary's table
 }
 
 // Find returns the entry called name, or nil.
@@ -67,56 +69,73 @@ func ReadIndex(r io.Reader, source string, lim Limits) (*Index, error) {
 type idxEntry struct {
 	dir                       string
 	name, base, version, arch string
-	lists                     [4][]string // depends, makedepends, checkdepends, provides
+	n                         uint32 // its number, in first-seen order
 	desc                      bool
 }
 
-// idxSink keeps the index fields of what the parser reads, interned.
+// idxSink keeps the index fields of what the parser reads, interned. The
+// relations of every entry go into one flat list, tagged with their entry
+// and list, and are sorted into place at the end: four growing slices per
+// entry cost more than the values.
 type idxSink struct {
-	e      *idxEntry
-	intern map[string]string
+	e    *idxEntry
+	n    uint32 // e's number
+	strs strTable
+	vals []string
+	tags []uint32 // per value: entry number << 2 | list (0 depends, 1 makedepends, 2 checkdepends, 3 provides)
 }
 
-func (k *idxSink) str(s string) string {
-	if v, ok := k.intern[s]; ok {
-		return v
+// strTable interns strings and numbers them in first-seen order, which is
+// also the string table MarshalBinary writes.
+type strTable struct {
+	ids  map[string]uint32
+	list []string
+}
+
+func (t *strTable) intern(s string) string {
+	if id, ok := t.ids[s]; ok {
+		return t.list[id]
 	}
-	// s points into the reader's buffer, which is reused: copy it.
+	if t.ids == nil {
+		t.ids = make(map[string]uint32)
+	}
+	// s may point into the reader's buffer, which is reused: copy it.
 	v := strings.Clone(s)
-	k.intern[v] = v
+	t.ids[v] = uint32(len(t.list))
+	t.list = append(t.list, v)
 	return v
 }
 
 func (k *idxSink) setScalar(s section, v string, _ int64) {
 	switch s {
 	case secName:
-		k.e.name = k.str(v)
+		k.e.name = k.strs.intern(v)
 	case secBase:
-		k.e.base = k.str(v)
+		k.e.base = k.strs.intern(v)
 	case secVersion:
-		k.e.version = k.str(v)
+		k.e.version = k.strs.intern(v)
 	case secArch:
-		k.e.arch = k.str(v)
+		k.e.arch = k.strs.intern(v)
 	}
 }
 
 func (k *idxSink) addList(s section, vals []string) {
-	i := -1
+	var l uint32
 	switch s {
 	case secDepends:
-		i = 0
+		l = 0
 	case secMakeDepends:
-		i = 1
+		l = 1
 	case secCheckDepends:
-		i = 2
+		l = 2
 	case secProvides:
-		i = 3
-	}
-	if i < 0 {
+		l = 3
+	default:
 		return
 	}
 	for _, v := range vals {
-		k.e.lists[i] = append(k.e.lists[i], k.str(v))
+		k.vals = append(k.vals, k.strs.intern(v))
+		k.tags = append(k.tags, k.n<<2|l)
 	}
 }
 
@@ -126,17 +145,17 @@ func readIndex(r io.Reader, source string, lim Limits) (*Index, error) {
 	var (
 		ents = dirs[idxEntry]{max: lim.Packages}
 		ps   = descParser{line: lim.Line}
-		out  = idxSink{intern: map[string]string{}}
+		out  idxSink
 	)
 	err := scan(r, lim, func(name, dir, file string, data []byte) error {
-		cur, err := ents.get(dir, func() *idxEntry { return &idxEntry{dir: dir} })
+		cur, err := ents.get(dir, func() *idxEntry { return &idxEntry{dir: dir, n: uint32(len(ents.list))} })
 		if err != nil {
 			return err
 		}
 		if file == "desc" {
 			cur.desc = true
 		}
-		out.e = cur
+		out.e, out.n = cur, cur.n
 		if len(data) == 0 {
 			return nil
 		}
@@ -148,23 +167,30 @@ func readIndex(r io.Reader, source string, lim Limits) (*Index, error) {
 		return nil, err
 	}
 	entries := ents.list
-	n := 0
-	for _, e := range entries {
-		for _, l := range e.lists {
-			n += len(l)
-		}
+	// Count each entry's lists, then place every value: a counting sort
+	// that keeps the order of the values within a list.
+	start := make([]uint32, 4*len(entries)+1)
+	for _, t := range out.tags {
+		start[t+1]++
 	}
-	arena := make([]string, 0, n)
-	keep := func(l []string) []string {
-		if len(l) == 0 {
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	arena := make([]string, len(out.vals))
+	fill := slices.Clone(start[:len(start)-1])
+	for i, t := range out.tags {
+		arena[fill[t]] = out.vals[i]
+		fill[t]++
+	}
+	list := func(n, l int) []string {
+		a, b := start[4*n+l], start[4*n+l+1]
+		if a == b {
 			return nil
 		}
-		start := len(arena)
-		arena = append(arena, l...)
-		return arena[start:len(arena):len(arena)]
+		return arena[a:b:b]
 	}
-	x := &Index{Name: RepoName(source), Packages: make([]alpm.Entry, 0, len(entries))}
-	for _, e := range entries {
+	x := &Index{Name: RepoName(source), Packages: make([]alpm.Entry, 0, len(entries)), strs: out.strs.list}
+	for n, e := range entries {
 		if err := checkEntry(e.dir, e.desc, e.name, e.version); err != nil {
 			return nil, err
 		}
@@ -172,7 +198,7 @@ func readIndex(r io.Reader, source string, lim Limits) (*Index, error) {
 			e.base = e.name
 		}
 		x.Packages = append(x.Packages, alpm.Entry{Name: e.name, Base: e.base, Version: e.version, Arch: e.arch,
-			Depends: keep(e.lists[0]), MakeDepends: keep(e.lists[1]), CheckDepends: keep(e.lists[2]), Provides: keep(e.lists[3])})
+			Depends: list(n, 0), MakeDepends: list(n, 1), CheckDepends: list(n, 2), Provides: list(n, 3)})
 	}
 	slices.SortFunc(x.Packages, func(a, b alpm.Entry) int { return strings.Compare(a.Name, b.Name) })
 	for i := 1; i < len(x.Packages); i++ {
@@ -191,16 +217,21 @@ const indexMagic = "portmake-index-v1\n"
 // whoever loads it): a string table, then each entry as string numbers,
 // then a CRC-32 of everything before it.
 func (x *Index) MarshalBinary() ([]byte, error) {
-	ids := map[string]uint64{}
-	var strs []string
-	id := func(s string) uint64 {
-		if i, ok := ids[s]; ok {
-			return i
+	var t strTable
+	if x.strs != nil {
+		// The reader's table, in the same order: one map instead of two.
+		t.list = x.strs
+		t.ids = make(map[string]uint32, len(x.strs))
+		for i, s := range x.strs {
+			t.ids[s] = uint32(i)
 		}
-		i := uint64(len(strs))
-		ids[s] = i
-		strs = append(strs, s)
-		return i
+	}
+	id := func(s string) uint64 {
+		if i, ok := t.ids[s]; ok {
+			return uint64(i)
+		}
+		t.intern(s)
+		return uint64(len(t.list) - 1)
 	}
 	var body []byte
 	body = binary.AppendUvarint(body, uint64(len(x.Packages)))
@@ -216,6 +247,7 @@ func (x *Index) MarshalBinary() ([]byte, error) {
 			}
 		}
 	}
+	strs := t.list
 	total := 0
 	for _, s := range strs {
 		total += len(s)
@@ -364,6 +396,7 @@ func LoadIndex(path, sha256, cacheDir string) (*Index, error) {
 	if data, err := x.MarshalBinary(); err == nil {
 		storeIndex(cacheDir, file, data)
 	}
+	x.strs = nil
 	return x, nil
 }
 
