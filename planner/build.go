@@ -105,7 +105,10 @@ func newWorld(in *Input) (*world, error) {
 	if err := checkArch(in); err != nil {
 		return nil, err
 	}
-	w := &world{in: in, up: loadSide(in.Repos, true), tg: loadSide(in.Repos, false)}
+	w := &world{in: in}
+	var upAll, tgAll []*entry
+	w.up, upAll = loadSide(in.Repos, true)
+	w.tg, tgAll = loadSide(in.Repos, false)
 	pairIdx := make(map[string]int, len(in.Repos))
 	for i, p := range in.Repos {
 		if _, dup := pairIdx[p.Name]; dup {
@@ -175,10 +178,17 @@ func newWorld(in *Input) (*world, error) {
 		}
 	}
 
-	upG, tgG := groupBases(w.up), groupBases(w.tg)
+	if len(in.NewSources) > 0 {
+		// Recipes replaced entries and added their own.
+		upAll = upAll[:0]
+		w.up.each(func(e *entry) { upAll = append(upAll, e) })
+	}
+	upG, tgG := groupBases(w.up, upAll), groupBases(w.tg, tgAll)
 	w.bases = make(map[string]*base, len(upG)+len(tgG)/8)
+	var bases slab[base]
 	for name, g := range upG {
-		b := &base{name: name, up: g, ns: newSources[name]}
+		b := bases.new()
+		*b = base{name: name, up: g, ns: newSources[name]}
 		if t := tgG[name]; t != nil {
 			b.current = t.version
 		} else {
@@ -203,7 +213,9 @@ func newWorld(in *Input) (*world, error) {
 	}
 	for name, t := range tgG {
 		if _, ok := w.bases[name]; !ok {
-			w.bases[name] = &base{name: name, current: t.version}
+			b := bases.new()
+			*b = base{name: name, current: t.version}
+			w.bases[name] = b
 		}
 	}
 	w.names = make([]string, 0, len(w.bases))
