@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,7 +22,12 @@ import (
 // buildPlan runs the whole planning pipeline: databases, new sources,
 // a first plan to learn which pkgbases need a source, their resolution,
 // then the final hashed plan.
-func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res *sources.Resolver, newSources []planner.NewSource, madeFrom []string) (*planner.Plan, error) {
+//
+// When nothing but unreachable hosts kept sources from resolving (no
+// network, a packaging host down), the plan is still made, with those
+// sources unresolved, and returned with the sources' error as preview: it
+// shows what would be built, but it must not be saved or applied.
+func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res *sources.Resolver, newSources []planner.NewSource, madeFrom []string) (plan *planner.Plan, preview, err error) {
 	pf := p.pf
 	phase := time.Now()
 	lap := func(what string, args ...any) {
@@ -30,7 +36,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	}
 	dbs, err := snap.read(filepath.Join(p.stateDir, "cache", "index"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in := &planner.Input{
 		Arch:         pf.Arch(),
@@ -75,7 +81,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
 	}
 	if in.BuildEnv, err = buildEnv(pf); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	lap("read repository databases", "dbs", len(dbs))
@@ -88,7 +94,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	// the plan again with their resolved sources.
 	first, err := planner.Build(in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lap("first planning pass", "nodes", len(first.Nodes))
 	// The databases' indexes and the planner's working state are most of
@@ -118,20 +124,27 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	if len(reqs) > 0 {
 		resolved, err := res.Resolve(ctx, reqs)
 		if err != nil {
-			return nil, err
+			var ue *sources.UnresolvedError
+			if !errors.As(err, &ue) || !ue.OnlyNetwork() {
+				return nil, nil, err
+			}
+			preview = err
 		}
 		for _, r := range resolved {
+			if r.Commit == "" {
+				continue // unresolved: its node is hashed as such
+			}
 			src := planner.Source{Kind: planner.SourceKind(r.Kind.String()), URL: fetch.Redact(r.URL), Ref: r.Ref, Commit: r.Commit}
 			if src.Patches, err = patchRefs(pf.Package(r.Pkgbase)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			official[r.Pkgbase] = src
 		}
 	}
 	lap("resolve official sources", "count", len(reqs))
-	plan, err := planner.WithSources(first, official)
+	plan, err = planner.WithSources(first, official)
 	lap("hash with sources")
-	return plan, err
+	return plan, preview, err
 }
 
 func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {

@@ -45,6 +45,10 @@ type PlanResult struct {
 	// Reused is true when nothing the plan is made from changed since the
 	// stored plan ID was made, so it was returned instead of recomputed.
 	Reused bool
+	// Preview is set when sources could not be resolved for want of a
+	// network (a *sources.UnresolvedError): Plan then returns the plan,
+	// unsaved (ID 0), with an error, for a caller to show as a preview.
+	Preview error
 }
 
 // Plan returns the plan for the current inputs, and its stored id. Like a
@@ -87,9 +91,14 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 			}
 		}
 	}
-	plan, err := p.buildPlan(ctx, o, snap, res, newSources, lines)
+	plan, preview, err := p.buildPlan(ctx, o, snap, res, newSources, lines)
 	if err != nil {
 		return nil, err
+	}
+	if preview != nil {
+		// Shown, never saved: a plan with sources missing for want of a
+		// network must not be applied, nor reused as if it were whole.
+		return &PlanResult{Plan: plan, Preview: preview}, fmt.Errorf("plan not saved: %w", preview)
 	}
 	saveStart := time.Now()
 	id, err := savePlan(ctx, st, plan, view.SummaryLine(plan))

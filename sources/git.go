@@ -49,8 +49,19 @@ func (r *Resolver) git(ctx context.Context, dir, remote string, args ...string) 
 	return stdout.Bytes(), err
 }
 
-// gitTo is git with the command's stdout streamed to w.
-func (r *Resolver) gitTo(ctx context.Context, dir, remote string, w io.Writer, args ...string) error {
+// gitTo is git with the command's stdout streamed to w. A remote whose
+// host stopped answering in this Resolve call is not asked (see
+// unreachable.go).
+func (r *Resolver) gitTo(ctx context.Context, dir, remote string, w io.Writer, args ...string) (err error) {
+	h := hostsOf(ctx)
+	if err := h.check(remote); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			h.record(remote, err)
+		}
+	}()
 	var argv []string
 	if remote != "" && isLocalURL(remote) {
 		// protocol.file.allow defaults to "user", which git withholds from

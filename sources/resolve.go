@@ -119,8 +119,12 @@ func (r *Resolver) log() *slog.Logger {
 // Resolve resolves every request. The results are in request order; a
 // request that fails leaves its Resolved with what is known (Pkgbase,
 // Kind, URL) and contributes one error, naming the pkgbase and the URL, to
-// the joined error. Network work runs in parallel, bounded by Parallel.
+// the returned *UnresolvedError, except that failures of a host that does
+// not answer are summed up per host, and that host is not asked again
+// once it failed twice (see unreachable.go). Network work runs in
+// parallel, bounded by Parallel.
 func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]Resolved, error) {
+	ctx = withHosts(ctx) // see unreachable.go
 	out := make([]Resolved, len(reqs))
 	errs := make([]error, len(reqs))
 	needState := false
@@ -181,7 +185,7 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]Resolved, err
 	}
 	close(next)
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, unresolved(out, errs)
 }
 
 // resolveRun is the state shared by the requests of one Resolve call.

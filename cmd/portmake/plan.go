@@ -47,6 +47,9 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 	}
 	defer p.Close()
 	r, err := p.Plan(env.Ctx, c.options())
+	if r != nil && r.Preview != nil {
+		return c.preview(env, r, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -67,6 +70,22 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 		return &exitError{Code: 2}
 	}
 	return nil
+}
+
+// preview shows a plan made while sources could not be resolved, says it
+// was not saved and cannot be applied, and exits 1 with err.
+func (c *PlanCmd) preview(env *Env, r *engine.PlanResult, err error) error {
+	if c.JSON {
+		if werr := view.RenderJSON(env.Stdout, r.Plan); werr != nil {
+			return werr
+		}
+	} else {
+		if werr := view.RenderHuman(env.Stdout, r.Plan); werr != nil {
+			return werr
+		}
+		fmt.Fprintln(env.Stdout, "\nThis is a preview: sources could not be resolved (see the error below), so the plan was not saved and cannot be applied.")
+	}
+	return &exitError{Code: 1, Err: err}
 }
 
 // savedLine says where the plan is: freshly saved, or an earlier plan that
