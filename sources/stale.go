@@ -79,7 +79,7 @@ func literalAssignments(pkgbuild []byte) map[string][]string {
 	// loop or a condition) could hold anything: it is not compared.
 	unknown := map[string]bool{}
 	for _, m := range otherAssignment.FindAllStringSubmatch(string(pkgbuild), -1) {
-		unknown[m[1]] = true
+		unknown[m[1]+m[2]] = true // one of the two is empty
 	}
 	sc := bufio.NewScanner(bytes.NewReader(pkgbuild))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
