@@ -209,7 +209,7 @@ func writeDB(t *testing.T, path string, pkgs []*alpm.Package) {
 		q.Filename = fmt.Sprintf("%s-%s-%s.pkg.tar.zst", p.Name, p.Version, p.Arch)
 		fixed = append(fixed, &q)
 	}
-	data, err := encodeDB(fixed)
+	data, err := porttest.EncodeDB(fixed)
 	if err != nil {
 		t.Fatal(err)
 	}

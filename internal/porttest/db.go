@@ -1,0 +1,41 @@
+package porttest
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"time"
+
+	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/alpm/syncdb"
+)
+
+// EncodeDB returns pkgs as a gzipped sync database: a tar of
+// NAME-VERSION/desc entries, with a directory member before each desc, as
+// repo-add writes them.
+func EncodeDB(pkgs []*alpm.Package) ([]byte, error) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	tw := tar.NewWriter(zw)
+	mtime := time.Unix(1700000000, 0)
+	for _, p := range pkgs {
+		dir := p.Name + "-" + p.Version + "/"
+		if err := tw.WriteHeader(&tar.Header{Name: dir, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: mtime}); err != nil {
+			return nil, err
+		}
+		desc := syncdb.FormatDesc(p)
+		if err := tw.WriteHeader(&tar.Header{Name: dir + "desc", Mode: 0o644, Size: int64(len(desc)), Typeflag: tar.TypeReg, ModTime: mtime}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(desc); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
