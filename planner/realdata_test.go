@@ -196,3 +196,58 @@ func TestRealDataOutdated(t *testing.T) {
 	}
 	t.Logf("%d outdated and %d target-newer pkgbases agree with vercmp (%d compared)", len(want), len(wantNewer), len(pairs))
 }
+
+// TestRealData2022Port is issue 13 on the real 2022 pair, with the default
+// build.bootstrap: qemu's libbpf.so=0-64 must not downgrade the port's
+// libbpf 1.0.1 to upstream's 0.8.1, and gcc and glibc must stay held
+// although libtool and valgrind need their new versions. A target database
+// of the wrong architecture is an error.
+func TestRealData2022Port(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	up := filepath.Join(corpus, "syncdb", "x86_64-2022-09-12")
+	tg := filepath.Join(corpus, "syncdb", "aarch64-2022-11-19-alarm")
+	mk := func() *Input {
+		in := &Input{Arch: "aarch64", UpstreamArch: "x86_64", BuildEnv: BuildEnv{Builder: "chroot"},
+			Bootstrap: []string{"linux-api-headers", "glibc", "binutils", "gcc"}}
+		for _, name := range []string{"core", "extra"} {
+			in.Repos = append(in.Repos, RepoPair{Name: name, Upstream: readDB(t, filepath.Join(up, name+".db.tar.gz")),
+				Target: readDB(t, filepath.Join(tg, name+".db")), Publish: name})
+		}
+		return in
+	}
+	p := mustBuild(t, mk())
+	for _, base := range []string{"libbpf", "gcc", "glibc", "binutils"} {
+		if len(p.NodesOf(base)) > 0 {
+			t.Errorf("%s is in the plan: %+v", base, p.NodesOf(base)[0].Reasons)
+		}
+	}
+	w := warningOf(p, "qemu", WarnDowngrade)
+	if w == nil || w.Relation != "libbpf.so=0-64" || !strings.Contains(w.Message, "older than the target's 1.0.1-1") {
+		t.Errorf("qemu's libbpf warning: %+v", w)
+	}
+	var held []string
+	for _, h := range p.Held {
+		held = append(held, h.Pkgbase)
+	}
+	if !slices.Equal(held, []string{"binutils", "gcc", "glibc"}) {
+		t.Errorf("held %v", held)
+	}
+	if w := warningOf(p, "libtool", WarnHeld); w == nil || w.Relation != "gcc>=12.2.0" {
+		t.Errorf("libtool's held warning: %+v", w)
+	}
+	t.Logf("%d builds, %d warnings, held %v", len(p.Nodes), len(p.Warnings), held)
+
+	in := mk()
+	in.Options.AllowDowngrade = true
+	p = mustBuild(t, in)
+	if n := p.NodesOf("libbpf"); len(n) != 1 || !n[0].Downgrade || n[0].Current != "1.0.1-1" || n[0].Version != "0.8.1-1" {
+		t.Errorf("--allow-downgrade: libbpf %+v", n)
+	}
+
+	in = mk()
+	in.Repos[0].Target = readDB(t, filepath.Join(up, "core.db.tar.gz")) // the slip: upstream's core as the target's
+	in.Repos[0].Target.URL = "https://port.example/core/os/aarch64/core.db"
+	if _, err := Build(in); err == nil || !strings.Contains(err.Error(), "repository core (target, https://port.example/core/os/aarch64/core.db):") {
+		t.Errorf("x86_64 target: %v", err)
+	}
+}
