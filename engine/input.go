@@ -51,7 +51,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		Bootstrap: lang.Names(pf.Build.Bootstrap),
 		Meta: planner.Meta{
 			PortfileHash: pf.Hash,
-			CommandLine:  o.CommandLine,
+			CommandLine:  o.Flags(),
 			MadeFrom:     madeFrom,
 		},
 	}
@@ -78,7 +78,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
 	}
 	for _, ov := range pf.Packages {
-		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
+		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Nointeg: ov.NoInteg, Group: ov.Group}
 	}
 	if in.BuildEnv, err = buildEnv(pf); err != nil {
 		return nil, nil, err
@@ -97,6 +97,11 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		return nil, nil, err
 	}
 	lap("first planning pass", "nodes", len(first.Nodes))
+	for _, name := range o.UseLatest {
+		if len(first.NodesOf(name)) == 0 {
+			p.log.Warn("--use-latest names a pkgbase that is not in the plan; it has no effect there", "pkgbase", name)
+		}
+	}
 	// The databases' indexes and the planner's working state are most of
 	// what is live by now, and nothing below reads them: let them go, and
 	// collect them now rather than let the heap double over them while the
@@ -117,6 +122,10 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			if !ov.Git.IsZero() {
 				q.Git = ov.Git.String()
 			}
+		} else if o.latest(n.Pkgbase) {
+			// The packaging repository's HEAD: an override with no ref
+			// and no version. The node hashes the commit it resolves to.
+			q.Kind, q.Version = sources.Override, ""
 		}
 		reqs = append(reqs, q)
 	}
@@ -156,7 +165,7 @@ func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
 	if err != nil {
 		return planner.BuildEnv{}, err
 	}
-	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder}, nil
+	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder, MakepkgArgs: pf.Build.MakepkgArgs}, nil
 }
 
 func patchRefs(o *lang.PackageOverride) ([]planner.PatchRef, error) {

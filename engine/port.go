@@ -20,6 +20,10 @@ type Options struct {
 	VarFiles []string
 	// Getenv looks up PORTMAKE_VAR_* and env(); nil is an empty environment.
 	Getenv func(string) string
+	// InitStore makes a new state store where the state path holds a file
+	// that is not a portmake store; the file is moved aside, never
+	// deleted. A portmake store is opened as usual.
+	InitStore bool
 	// Log receives diagnostic records; nil discards them.
 	Log *slog.Logger
 	// Events receives user-facing warnings as sentences; nil leaves them
@@ -35,6 +39,7 @@ type Port struct {
 	log      *slog.Logger // eventLogger: warnings reach Events too
 
 	diags hcl.Diagnostics // the Portfile's warnings
+	init  bool            // Options.InitStore
 
 	mu sync.Mutex
 	st *store.Store
@@ -77,7 +82,7 @@ func Open(file string, opts Options) (*Port, error) {
 		return nil, &LoadError{File: file, Files: pf.Files, Diags: diags}
 	}
 	log.Debug("Portfile loaded", "arch", pf.Arch(), "repos", len(pf.Repos), "hash", pf.Hash)
-	return &Port{pf: pf, stateDir: filepath.Dir(pf.StatePath()), log: log, diags: diags}, nil
+	return &Port{pf: pf, stateDir: filepath.Dir(pf.StatePath()), log: log, diags: diags, init: opts.InitStore}, nil
 }
 
 // Portfile is the decoded Portfile. Callers must not modify it.
@@ -98,9 +103,12 @@ func (p *Port) Store() (*store.Store, error) {
 	if p.st != nil {
 		return p.st, nil
 	}
-	st, err := store.Open(p.pf.StatePath())
+	st, err := store.OpenWith(p.pf.StatePath(), store.OpenOptions{Init: p.init})
 	if err != nil {
 		return nil, err
+	}
+	if st.MovedAside != "" {
+		p.log.Warn("the state path held a file that is not a portmake store; it was moved aside and a new history begins", "file", st.MovedAside)
 	}
 	st.Log = p.log
 	p.st = st

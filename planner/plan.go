@@ -37,6 +37,7 @@ type EnvDigest struct {
 	MakepkgConf string // "sha256:<hex>" of the content, or "none"
 	PacmanConf  string
 	Builder     string
+	MakepkgArgs string // the makepkg_args, each quoted, space-separated
 }
 
 // Node is one build: a pkgbase in a given stage.
@@ -63,6 +64,7 @@ type Node struct {
 	Downgrade bool // Version is older than the target's Current
 	Nocheck   bool
 	NocheckBy string // why checks are off, "" when they run
+	Nointeg   bool   // source integrity checks are off (package nointeg)
 	Group     string
 
 	Source *Source // nil when unresolved
