@@ -118,6 +118,13 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// madeFrom asked the state remote for its HEAD: a clone already there
+	// need not be fetched again.
+	for _, l := range lines {
+		if head, ok := strings.CutPrefix(l, "state - "); ok && head != "unknown" {
+			res.StateHead = head
+		}
+	}
 	// A branch head moves without any recorded input changing.
 	pinned = pinned && !o.UseLatestAll && len(o.UseLatest) == 0
 	key := memoKey(o, lines)

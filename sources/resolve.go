@@ -90,6 +90,11 @@ type Resolver struct {
 	// StateRepos are the "<repo>-<arch>" directories of the state repo to
 	// read, e.g. core-x86_64, extra-x86_64, core-testing-x86_64.
 	StateRepos []string
+	// StateHead, when the caller already asked the state remote, is the
+	// commit its HEAD points at: a clone already there is read as it is,
+	// without a fetch (two processes and a pack negotiation per plan).
+	// It may be set between Resolve calls.
+	StateHead string
 	// CacheDir holds the clones: CacheDir/state and CacheDir/aur/<pkgbase>.
 	CacheDir string
 	// AURURL is the AUR's base URL, e.g. https://aur.archlinux.org.
@@ -477,6 +482,12 @@ func (r *Resolver) loadState(ctx context.Context) (*State, error) {
 // syncMirror makes dir a bare shallow clone of url's HEAD, fetching
 // again when it exists, and returns the HEAD commit.
 func (r *Resolver) syncMirror(ctx context.Context, url, dir string) (string, error) {
+	if r.StateHead != "" && url == r.State {
+		if head := readHead(dir); head == r.StateHead && isFullHash(head) {
+			r.log().Debug("state repo clone is at the remote's HEAD; not fetching", "head", r.StateHead)
+			return r.StateHead, nil
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
 		if !r.NoUpdate {
 			if _, err := r.git(ctx, dir, url, "fetch", "--quiet", "--force", "--no-tags", "--depth=1", "--", url, "HEAD"); err != nil {
@@ -495,6 +506,38 @@ func (r *Resolver) syncMirror(ctx context.Context, url, dir string) (string, err
 		return "", err
 	}
 	return r.headCommit(ctx, dir)
+}
+
+// readHead returns the commit a bare repository's HEAD points at, read
+// from its files without running git: detached (what syncMirror leaves),
+// or a branch in refs/ or packed-refs (what a fresh clone has); "" when it
+// cannot tell.
+func readHead(dir string) string {
+	head, err := os.ReadFile(filepath.Join(dir, "HEAD"))
+	if err != nil {
+		return ""
+	}
+	v := strings.TrimSpace(string(head))
+	ref, symbolic := strings.CutPrefix(v, "ref: ")
+	if !symbolic {
+		return v
+	}
+	if !strings.HasPrefix(ref, "refs/") || strings.Contains(ref, "..") {
+		return ""
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ref)); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	packed, err := os.ReadFile(filepath.Join(dir, "packed-refs"))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(packed), "\n") {
+		if obj, name, ok := strings.Cut(line, " "); ok && name == ref {
+			return obj
+		}
+	}
+	return ""
 }
 
 // syncClone makes dir a clean checkout of url's HEAD: a clone the first
