@@ -92,7 +92,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 
 	// Plan first, to learn which pkgbases need a source lookup, then hash
 	// the plan again with their resolved sources.
-	first, err := planner.Build(in)
+	first, err := planner.Draft(in) // WithSources hashes it below
 	if err != nil {
 		return nil, nil, err
 	}
