@@ -28,6 +28,9 @@ import (
 // target DBs changed (recomputed, with warm caches), and --rebuild-repo
 // extra. Set PORTMAKE_PERF=1 to run it.
 //
+// PORTMAKE_PERF_BIN=FILE times that portmake binary instead of this
+// tree's (to compare builds on the same scenario).
+//
 // PORTMAKE_PERF_SCALE=1,2,4 runs it at several sizes: at N the databases
 // hold N renamed copies of every package (copy k of foo is foo-k<k>, and
 // so are the names its relations use), so the plan is N disjoint copies of
@@ -60,7 +63,9 @@ func TestPlanFullSize(t *testing.T) {
 		base = d // keep the scenario for profiling
 	}
 	bin := filepath.Join(base, "portmake")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if b := os.Getenv("PORTMAKE_PERF_BIN"); b != "" {
+		bin = b // another build, to compare
+	} else if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	pkgs0, repos0 := archweb.Load(t)
