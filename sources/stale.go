@@ -140,6 +140,9 @@ func literalWords(s string) ([]string, bool) {
 				return nil, false
 			}
 			w, s = s[1:1+end], s[2+end:]
+			if strings.ContainsAny(w, "$`\\\n") {
+				return nil, false // literal to bash, but no version or name holds these
+			}
 		case '"':
 			end := strings.IndexByte(s[1:], '"')
 			if end < 0 {

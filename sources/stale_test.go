@@ -137,3 +137,24 @@ func TestSrcinfoDriftALARM(t *testing.T) {
 	}
 	t.Logf("%d of %d .SRCINFO files disagree with their PKGBUILD", stale, len(dirs))
 }
+
+// FuzzLiteralAssignments: reading a PKGBUILD as text never panics, and
+// what it takes for a literal value holds nothing bash would expand.
+func FuzzLiteralAssignments(f *testing.F) {
+	f.Add("pkgbase=demo\npkgname=(a 'b' \"c\")\npkgver=1.0\npkgrel=1\nepoch=2\n")
+	f.Add("pkgname=(\n  a # x\n  b\n)\npkgrel=$x\n  pkgrel+=1\n")
+	f.Add("pkgver=\"1.0\npkgrel='2\n")
+	f.Add("pkgver='$x'\npkgrel='a\\b'\n")
+	f.Fuzz(func(t *testing.T, pkgbuild string) {
+		for key, words := range literalAssignments([]byte(pkgbuild)) {
+			if len(words) == 0 || (key != "pkgname" && len(words) != 1) {
+				t.Errorf("%s: %q", key, words)
+			}
+			for _, w := range words {
+				if strings.ContainsAny(w, "$`\\\n") {
+					t.Errorf("%s: %q is not a literal", key, w)
+				}
+			}
+		}
+	})
+}
