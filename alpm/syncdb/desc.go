@@ -169,8 +169,26 @@ type sink interface {
 
 // descParser holds scratch space reused from one file to the next.
 type descParser struct {
-	lines []string
-	line  int // the longest line allowed
+	lines  []string
+	line   int // the longest line allowed
+	values int // non-empty lines parsed so far, in every file
+}
+
+// parseCounted is parse for a database's reader: it also counts the
+// values of every file it parsed, and refuses to go past max of them.
+func (ps *descParser) parseCounted(s string, out sink, max int) error {
+	if err := ps.parse(s, out); err != nil {
+		return err
+	}
+	for _, l := range ps.lines {
+		if l != "" {
+			ps.values++
+		}
+	}
+	if ps.values > max {
+		return fmt.Errorf("more than %d values in the database, the limit for a sync database", max)
+	}
+	return nil
 }
 
 func (ps *descParser) parse(s string, out sink) error {

@@ -161,7 +161,7 @@ func readIndex(r io.Reader, source string, lim Limits) (*Index, error) {
 		}
 		// The parser's strings only live until the sink interns what it
 		// keeps, so they may point into the buffer: no copy of the text.
-		return ps.parse(unsafe.String(&data[0], len(data)), &out)
+		return ps.parseCounted(unsafe.String(&data[0], len(data)), &out, lim.Values)
 	})
 	if err != nil {
 		return nil, err

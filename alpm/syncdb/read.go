@@ -195,7 +195,7 @@ func readDB(r io.Reader, source string, lim Limits) (*DB, error) {
 			cur.desc = true
 		}
 		out.p = cur.pkg
-		return ps.parse(string(data), &out)
+		return ps.parseCounted(string(data), &out, lim.Values)
 	})
 	if err != nil {
 		return nil, err
@@ -295,9 +295,8 @@ func scan(r io.Reader, lim Limits, fn func(name, dir, file string, data []byte) 
 	tr := &tarReader{r: capped}
 
 	var (
-		buf    []byte
-		last   string // name of the last tar member read, for errors
-		values int
+		buf  []byte
+		last string // name of the last tar member read, for errors
 	)
 	for {
 		hdr, err := tr.next()
@@ -354,10 +353,6 @@ func scan(r io.Reader, lim Limits, fn func(name, dir, file string, data []byte) 
 		if err := tr.read(buf); err != nil {
 			return fmt.Errorf("entry %q: %w", hdr.name, err)
 		}
-		values += countLines(buf)
-		if values > lim.Values {
-			return fmt.Errorf("entry %q: more than %d values in the database, the limit for a sync database", hdr.name, lim.Values)
-		}
 		if err := fn(hdr.name, dir, file, buf); err != nil {
 			return fmt.Errorf("entry %q: %w", hdr.name, err)
 		}
@@ -396,19 +391,6 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 func tooLarge(limit int64) error {
 	return fmt.Errorf("the archive is larger than %s decompressed, the limit for a sync database (the largest real ones are tens of MB)", size(limit))
-}
-
-// countLines counts the non-empty lines of b, the values and headers of a
-// desc file.
-func countLines(b []byte) int {
-	n, prev := 0, byte('\n')
-	for _, c := range b {
-		if c != '\n' && prev == '\n' {
-			n++
-		}
-		prev = c
-	}
-	return n
 }
 
 // size renders a byte count in binary units, for the messages about limits.
