@@ -39,6 +39,8 @@ type CLI struct {
 	Logs     LogsCmd     `cmd:"" help:"Print or follow the latest build log of a package."`
 	Status   StatusCmd   `cmd:"" help:"Show the current or last apply."`
 	History  HistoryCmd  `cmd:"" help:"Show past builds: duration, peak RSS, result, log."`
+
+	BuildNode BuildNodeCmd `cmd:"" name:"build-node" help:"Build one staged attempt on a build node (what a Slurm job runs)."`
 }
 
 // Globals are the flags shared by every command that reads a Portfile.
