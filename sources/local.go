@@ -14,9 +14,9 @@ import (
 )
 
 // localSrcinfo reads dir/.SRCINFO, or has PrintSrcinfo (makepkg in the
-// builders' sandbox) print one. A .SRCINFO that exists is trusted as it is (it is what the AUR and most
-// tooling read too), but one that disagrees with what its PKGBUILD plainly
-// says is worth a warning (see stale.go).
+// builders' sandbox) print one. A .SRCINFO that exists is trusted as it is
+// (it is what the AUR and most tooling read too), but one that disagrees
+// with what its PKGBUILD plainly says is worth a warning (see stale.go).
 func (r *Resolver) localSrcinfo(ctx context.Context, dir string) (*srcinfo.Srcinfo, error) {
 	path := filepath.Join(dir, ".SRCINFO")
 	si, err := srcinfo.ParseFile(path)
