@@ -73,6 +73,9 @@ func crashChild(spec string) int {
 		return 3
 	}
 	fmt.Println(n)
+	for _, op := range f.ops {
+		fmt.Println(op)
+	}
 	return 0
 }
 
@@ -96,6 +99,21 @@ func runChild(t *testing.T, job crashJob) (string, bool) {
 		t.Fatalf("child: %v\n%s", err, stderr.String())
 	}
 	return out.String(), false
+}
+
+// countSteps reads a clean child run's output: the number of mutating
+// steps, then one line per step, which it logs.
+func countSteps(t *testing.T, out string, killed bool) int {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	steps, err := strconv.Atoi(lines[0])
+	if err != nil || killed || steps < 10 {
+		t.Fatalf("clean run: %q killed=%v", out, killed)
+	}
+	for i, l := range lines[1:] {
+		t.Logf("step %d: %s", i+1, l)
+	}
+	return steps
 }
 
 // crashSetup publishes a first version and returns the second one's
@@ -183,10 +201,7 @@ func TestDirKillAtEveryStep(t *testing.T) {
 	v2 := crashSetup(t, r, pkgs)
 	// A clean run counts the steps.
 	out, killed := runChild(t, crashJob{Root: d.Root, Temp: t.TempDir(), Files: v2})
-	steps, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil || killed || steps < 10 {
-		t.Fatalf("clean run: %q killed=%v", out, killed)
-	}
+	steps := countSteps(t, out, killed)
 	resumed(t, d, r, v2)
 	for k := 1; k <= steps; k++ {
 		t.Run("step"+strconv.Itoa(k), func(t *testing.T) {

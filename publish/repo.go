@@ -380,7 +380,7 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 		return nil, err
 	}
 	j := newJournal()
-	if err := r.upload(ctx, pkgs, j); err != nil {
+	if err := r.upload(ctx, scratch, pkgs, j); err != nil {
 		return nil, err
 	}
 	for _, p := range pkgs {
@@ -469,9 +469,9 @@ func (r *Repo) abandon(ctx context.Context, j *journal, cause error) error {
 func (r *Repo) stagedKey(sha, name string) string { return r.internal("staged", sha, name) }
 
 // upload puts every package and signature in place or in staging.
-func (r *Repo) upload(ctx context.Context, pkgs []*pkg, j *journal) error {
+func (r *Repo) upload(ctx context.Context, scratch string, pkgs []*pkg, j *journal) error {
 	for _, p := range pkgs {
-		staged, err := r.place(ctx, p.name, Source{Path: p.local, Size: p.Size, SHA256: p.SHA256}, p.name, p.SHA256, j)
+		staged, err := r.place(ctx, scratch, p.name, Source{Path: p.local, Size: p.Size, SHA256: p.SHA256}, p.name, p.SHA256, j)
 		if err != nil {
 			return err
 		}
@@ -486,13 +486,12 @@ func (r *Repo) upload(ctx context.Context, pkgs []*pkg, j *journal) error {
 		if staged {
 			// A staged package's signature waits with it.
 			from := r.stagedKey(p.SHA256, p.name+".sig")
-			if _, err := r.Backend.Put(ctx, from, sigSrc, Cond{}); err != nil {
-				return fmt.Errorf("upload %s: %w", r.where(from), err)
+			if err := r.stage(ctx, scratch, j, move{From: from, To: p.name + ".sig", Pkg: p.name, SHA256: p.SHA256}, sigSrc); err != nil {
+				return err
 			}
-			j.Moves = append(j.Moves, move{From: from, To: p.name + ".sig", Pkg: p.name, SHA256: p.SHA256})
 			continue
 		}
-		if _, err := r.place(ctx, p.name+".sig", sigSrc, p.name, p.SHA256, j); err != nil {
+		if _, err := r.place(ctx, scratch, p.name+".sig", sigSrc, p.name, p.SHA256, j); err != nil {
 			return err
 		}
 	}
@@ -502,7 +501,7 @@ func (r *Repo) upload(ctx context.Context, pkgs []*pkg, j *journal) error {
 // place puts src under name, or stages it when name holds other bytes
 // that the database (or a concurrent writer) may rely on. It reports
 // whether it staged.
-func (r *Repo) place(ctx context.Context, name string, src Source, pkgName, pkgSHA string, j *journal) (bool, error) {
+func (r *Repo) place(ctx context.Context, scratch, name string, src Source, pkgName, pkgSHA string, j *journal) (bool, error) {
 	key := r.key(name)
 	o, err := r.Backend.Stat(ctx, key)
 	switch {
@@ -535,12 +534,24 @@ func (r *Repo) place(ctx context.Context, name string, src Source, pkgName, pkgS
 	default:
 		return false, fmt.Errorf("look up %s: %w", r.where(key), err)
 	}
-	from := r.stagedKey(pkgSHA, name)
-	if _, err := r.Backend.Put(ctx, from, src, Cond{}); err != nil {
-		return false, fmt.Errorf("upload %s: %w", r.where(from), err)
+	if err := r.stage(ctx, scratch, j, move{From: r.stagedKey(pkgSHA, name), To: name, Pkg: pkgName, SHA256: pkgSHA}, src); err != nil {
+		return false, err
 	}
-	j.Moves = append(j.Moves, move{From: from, To: name, Pkg: pkgName, SHA256: pkgSHA})
 	return true, nil
+}
+
+// stage uploads src to m.From, recording the move in the journal first,
+// so that a kill during the upload leaves a journal that says what the
+// staged object is for.
+func (r *Repo) stage(ctx context.Context, scratch string, j *journal, m move, src Source) error {
+	j.Moves = append(j.Moves, m)
+	if err := r.putJournal(ctx, scratch, j); err != nil {
+		return err
+	}
+	if _, err := r.Backend.Put(ctx, m.From, src, Cond{}); err != nil {
+		return fmt.Errorf("upload %s: %w", r.where(m.From), err)
+	}
+	return nil
 }
 
 // holds reports whether object o has the bytes whose sha256 is sha.
@@ -901,6 +912,13 @@ func (r *Repo) recover(ctx context.Context) error {
 		r.log().Warn("finishing an interrupted publish", "repo", r.Name, "journal", j.ID, "host", j.Host, "pid", j.PID, "started", j.Started)
 		if err := r.complete(ctx, scratch, &j, nil); err != nil {
 			return fmt.Errorf("finish the interrupted publish %s in %s: %w", j.ID, r.where(r.dir()), err)
+		}
+	}
+	if a, ok := r.Backend.(interface {
+		AbortStale(ctx context.Context, dir string, cutoff time.Time) error
+	}); ok {
+		if err := a.AbortStale(ctx, r.dir(), time.Now().Add(-r.lease())); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	cur, err := r.read(ctx, scratch)

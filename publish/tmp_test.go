@@ -1,9 +1,14 @@
 package publish
 
-type s3Target struct{}
-
-func (s *s3Target) backend() (Backend, error) { return nil, nil }
+import (
+	"io"
+	"log/slog"
+)
 
 type gpgTarget struct{}
 
 func (g *gpgTarget) signer() Signer { return nil }
+
+func testLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
