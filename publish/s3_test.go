@@ -376,4 +376,3 @@ func TestS3KillAtEveryStep(t *testing.T) {
 		})
 	}
 }
-
