@@ -706,6 +706,7 @@ func (w *world) blockedItem(b *base) Blocked {
 func cloneMeta(m Meta) Meta {
 	m.DBs = slices.Clone(m.DBs)
 	m.CommandLine = slices.Clone(m.CommandLine)
+	m.MadeFrom = slices.Clone(m.MadeFrom)
 	return m
 }
 

@@ -150,6 +150,12 @@ type Meta struct {
 	PortfileHash string
 	DBs          []DBChecksum
 	CommandLine  []string
+	// MadeFrom lists everything the plan was made from as "kind name
+	// value" lines (the Portfile hash, each database's checksum, each
+	// AUR and local source's identity and files, patches, the state
+	// repository's head), as the caller computes them. The planner only
+	// carries it; the caller compares it to refuse a stale plan.
+	MadeFrom []string
 }
 
 // DBChecksum identifies one sync database a plan read.
