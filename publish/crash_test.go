@@ -37,8 +37,14 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("PORTMAKE_PUBLISH_CRASH_CHILD"); spec != "" {
 		os.Exit(crashChild(spec))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, d := range keyDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func crashChild(spec string) int {
 	var job crashJob
