@@ -87,13 +87,21 @@ type Result struct {
 	Duration time.Duration // of the last attempt, build and publishing
 	ExitCode int           // of the builder's last command; -1 when killed by a signal
 	MaxRSS   int64         // peak resident set size of the build process tree, in bytes
+	// SHA256 holds the hex sha256 of each built file (keys are Files), as
+	// the builder copied it out of the build user's reach; empty for
+	// UpToDate. A publisher verifies the bytes against it before
+	// publishing.
+	SHA256 map[string]string
 }
 
 // Output is what a builder reports about one build.
 type Output struct {
-	Files    []string // package files, from makepkg --packagelist, that exist
-	ExitCode int      // of the last command run; -1 when it died of a signal
-	MaxRSS   int64    // bytes; the maximum over the commands run
+	Files []string // package files, from makepkg --packagelist, that exist
+	// SHA256 is the hex sha256 of each file of Files, computed as the
+	// builder copied it to a place the build user cannot write.
+	SHA256   map[string]string
+	ExitCode int   // of the last command run; -1 when it died of a signal
+	MaxRSS   int64 // bytes; the maximum over the commands run
 }
 
 // ErrTransient marks a build failure that may go away when the same build
@@ -123,12 +131,25 @@ type Builder interface {
 }
 
 // Publisher publishes the package files of a successful build to a
-// repository. Publish returns the published paths, which the Recorder
-// stores for later runs (-I of dependents of an up-to-date job).
+// repository (package publish implements it). sha256 holds the hex sha256
+// of each file, recorded when the build ended: Publish refuses a file
+// whose bytes differ. It returns the published names, which the Recorder
+// stores.
 type Publisher interface {
-	Publish(ctx context.Context, repo string, files []string) ([]string, error)
+	Publish(ctx context.Context, repo string, files []string, sha256 map[string]string) ([]string, error)
 	// Commands describes what Publish would do, for --dry-run.
 	Commands(repo string, files []string) []Command
+}
+
+// Unpublished is a Recorder that also remembers builds that succeeded but
+// were never published (the publish failed, or apply was killed during
+// it). For such a build the scheduler publishes the recorded files, once
+// their bytes check against the recorded sha256, instead of building the
+// job again.
+type Unpublished interface {
+	// Unpublished returns the newest such build with this job ID, its
+	// files and their sha256; ok is false when there is none.
+	Unpublished(ctx context.Context, jobID string) (buildID int64, files []string, sha256 map[string]string, ok bool, err error)
 }
 
 // Recorder persists the run in the state store. Every state change is

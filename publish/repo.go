@@ -82,6 +82,7 @@ type Published struct {
 	SHA256 string
 	Size   int64
 	Signed bool
+	ETag   string // the backend's version token once published
 }
 
 // Ledger records what the repositories hold; the state store backs it.
@@ -427,6 +428,9 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 	out := make([]Published, len(pkgs))
 	for i, p := range pkgs {
 		out[i] = Published{Repo: r.Name, Name: p.name, Key: r.key(p.name), SHA256: p.SHA256, Size: p.Size, Signed: p.sig != ""}
+		if o, err := r.Backend.Stat(ctx, out[i].Key); err == nil {
+			out[i].ETag = o.ETag
+		}
 	}
 	if r.Ledger != nil {
 		if err := r.Ledger.Published(ctx, r.Name, out); err != nil {

@@ -140,6 +140,19 @@ func TestSignedPublish(t *testing.T) {
 			}
 			signedRepo(t, key, c.b, c.r)
 			consistent(t, c.b, c.r)
+			verifyOK(t, c.r, VerifyOptions{})
+			verifyOK(t, c.r, VerifyOptions{Deep: true})
+			// A lost package signature comes back from %PGPSIG%.
+			if err := c.b.Delete(ctx, c.r.key(filepath.Base(bar.Path)+".sig")); err != nil {
+				t.Fatal(err)
+			}
+			if rep, _ := c.r.Verify(ctx, VerifyOptions{}); rep.OK() {
+				t.Error("a missing package signature went unnoticed")
+			}
+			if _, err := c.r.Repair(ctx, VerifyOptions{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			signedRepo(t, key, c.b, c.r)
 			if _, err := os.Stat(v2.Path + ".sig"); err == nil {
 				t.Error("signing wrote into the build's output directory")
 			}
