@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/planner"
 	"github.com/portmake/portmake/store"
@@ -37,6 +36,9 @@ type ApplyOptions struct {
 	StopOnFailure bool     // start no build after the first failure
 	RetryFailed   bool     // retry builds that failed before with the same hash
 	NoUpload      bool     // build without publishing
+	// ForceUnconditional publishes to an S3 store that does not honour
+	// conditional writes (safe only with a single publisher).
+	ForceUnconditional bool
 	// DryRun, when set, receives the commands each build would run
 	// instead of running them; nothing is recorded.
 	DryRun           io.Writer
@@ -108,7 +110,7 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		}
 	}
 
-	ex, rec, err := p.executor(o, st, plan, nodes)
+	ex, rec, err := p.executor(ctx, o, st, plan, nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +242,7 @@ func selectNodes(p *planner.Plan, targets, excludes []string) ([]*planner.Node, 
 
 // executor wires the Portfile's builder and publisher, and a recorder
 // over the store, into an executor for nodes.
-func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, nodes []*planner.Node) (*executor.Executor, *recorder, error) {
+func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, plan *planner.Plan, nodes []*planner.Node) (*executor.Executor, *recorder, error) {
 	pf := p.pf
 	ex := &executor.Executor{Log: p.log}
 	ex.Options = executor.Options{
@@ -264,17 +266,11 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, nod
 		return nil, nil, fmt.Errorf("build.builder %q is not supported", pf.Build.Builder)
 	}
 	if !o.NoUpload {
-		switch {
-		case pf.Publish == nil:
-			return nil, nil, errors.New("apply: the Portfile has no publish block; add one or pass --no-upload")
-		case pf.Publish.Type != "dir":
-			return nil, nil, fmt.Errorf("apply: publish %q is not supported yet; use publish \"dir\" or --no-upload", pf.Publish.Type)
+		pub, err := p.publishing(ctx, o, st, plan, nodes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("apply: %w", err)
 		}
-		ex.Publisher = &executor.DirPublisher{Root: pf.Publish.Path, Arch: pf.Arch(), DB: executor.FuncDB{
-			Name: "portmake repo add --remove-old",
-			Fn: func(db string, files []string) error {
-				return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
-			}}}
+		ex.Publisher = pub
 	}
 	rec := &recorder{st: st, replace: map[string]bool{}, nodes: map[string]*planner.Node{}}
 	for _, n := range nodes {

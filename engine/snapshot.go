@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/alpm/syncdb"
-	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/fetch"
 	"github.com/portmake/portmake/lang"
+	"github.com/portmake/portmake/proc"
 )
 
 // dbRef is one repository database a plan reads.
@@ -127,10 +127,11 @@ func checkDB(url, path string) error {
 
 // stateHead asks the state repository for the commit its HEAD points at.
 func stateHead(ctx context.Context, url string) (string, error) {
-	var out bytes.Buffer
-	_, err := executor.RunCommand(ctx, executor.Command{Env: []string{"GIT_TERMINAL_PROMPT=0"},
-		Args: []string{"git", "ls-remote", url, "HEAD"}}, &out)
+	var out, stderr bytes.Buffer
+	_, err := proc.Run(ctx, proc.Command{Env: []string{"GIT_TERMINAL_PROMPT=0"},
+		Args: []string{"git", "ls-remote", url, "HEAD"}, Stdout: &out}, &stderr)
 	if err != nil {
+		// git's own message may quote the URL with its credentials.
 		return "", fmt.Errorf("ls-remote %s: %w", fetch.Redact(url), err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {

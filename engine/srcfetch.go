@@ -18,6 +18,7 @@ import (
 	"github.com/portmake/portmake/internal/fsutil"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/proc"
 	"github.com/portmake/portmake/sources"
 )
 
@@ -30,30 +31,31 @@ type sourceFetcher struct {
 	nodes map[string]*planner.Node // by hash
 }
 
-func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Writer) error {
+func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Writer) (executor.Prepared, error) {
+	var prep executor.Prepared
 	n := f.nodes[j.ID]
 	if n == nil || n.Source == nil {
-		return fmt.Errorf("%s: no resolved source in the plan", j.Pkgbase)
+		return prep, fmt.Errorf("%s: no resolved source in the plan", j.Pkgbase)
 	}
 	dst := j.SourceDir
 	if err := os.RemoveAll(dst); err != nil {
-		return err
+		return prep, err
 	}
 	src := n.Source
 	switch src.Kind {
 	case planner.SourceLocal:
 		dir := filepath.Join(f.pf.Local.Path.Path, j.Pkgbase)
 		if err := fsutil.CopyTree(dir, dst, skipBuildLeftovers); err != nil {
-			return fmt.Errorf("copy %s: %w", dir, err)
+			return prep, fmt.Errorf("copy %s: %w", dir, err)
 		}
 		// The copy is what gets built: it must be the tree the plan
 		// hashed, or the build would be recorded under another's hash.
 		got, err := sources.TreeHash(dst)
 		if err != nil {
-			return err
+			return prep, err
 		}
 		if got != src.TreeHash {
-			return fmt.Errorf("%s changed since the plan was made (tree %.12s, planned %.12s); run portmake plan", dir, got, src.TreeHash)
+			return prep, fmt.Errorf("%s changed since the plan was made (tree %.12s, planned %.12s); run portmake plan", dir, got, src.TreeHash)
 		}
 	default:
 		url := src.URL
@@ -61,23 +63,28 @@ func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Write
 			url = strings.TrimSuffix(f.pf.AUR.URL.String(), "/") + "/" + j.Pkgbase + ".git"
 		}
 		if err := gitCheckout(ctx, log, url, src.Commit, dst); err != nil {
-			return err
+			return prep, err
 		}
 	}
-	if n.Source.Recipe == nil {
+	if err := applyPatches(ctx, log, f.pf.Package(j.Pkgbase), src.Patches, dst); err != nil {
+		return prep, err
+	}
+	if src.Recipe == nil {
 		// An official source's arch list is known only once it is checked
 		// out: its .SRCINFO says it (packaging repositories commit one).
-		if si, err := srcinfo.ParseFile(filepath.Join(dst, ".SRCINFO")); err == nil {
+		si, err := srcinfo.ParseFile(filepath.Join(dst, ".SRCINFO"))
+		switch {
+		case err == nil:
 			var arches [][]string
 			for _, p := range si.ForArch(j.Arch) {
 				arches = append(arches, p.Arch)
 			}
-			j.IgnoreArch = needsIgnoreArch(arches, j.Arch)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("read the .SRCINFO of %s: %w", j.Pkgbase, err)
+			prep.IgnoreArch = needsIgnoreArch(arches, j.Arch)
+		case !errors.Is(err, os.ErrNotExist):
+			return prep, fmt.Errorf("read the .SRCINFO of %s: %w", j.Pkgbase, err)
 		}
 	}
-	return applyPatches(ctx, log, f.pf.Package(j.Pkgbase), src.Patches, dst)
+	return prep, nil
 }
 
 // applyPatches applies an override's patches to dst in order. Each patch
@@ -140,7 +147,7 @@ func gitCheckout(ctx context.Context, log io.Writer, url, commit, dst string) er
 		}
 	}
 	var out bytes.Buffer
-	if err := run(ctx, &out, "", "git", "-C", dst, "rev-parse", "HEAD"); err != nil {
+	if _, err := proc.Run(ctx, proc.Command{Args: []string{"git", "-C", dst, "rev-parse", "HEAD"}, Stdout: &out}, log); err != nil {
 		return err
 	}
 	if got := strings.TrimSpace(out.String()); !strings.HasPrefix(got, commit) {
@@ -149,10 +156,10 @@ func gitCheckout(ctx context.Context, log io.Writer, url, commit, dst string) er
 	return nil
 }
 
-// run runs one command with executor.RunCommand, the one process runner:
-// its own process group, killed whole on cancel.
+// run runs one command with proc.Run, the one process runner, its output
+// to log.
 func run(ctx context.Context, log io.Writer, dir, name string, args ...string) error {
-	_, err := executor.RunCommand(ctx, executor.Command{Dir: dir, Env: []string{"GIT_TERMINAL_PROMPT=0"},
+	_, err := proc.Run(ctx, proc.Command{Dir: dir, Env: []string{"GIT_TERMINAL_PROMPT=0"},
 		Args: append([]string{name}, args...)}, log)
 	return err
 }

@@ -43,7 +43,8 @@ func TestFetchRefusesAChangedTree(t *testing.T) {
 		j := &executor.Job{ID: node.Hash, Pkgbase: "liba", SourceDir: filepath.Join(dir, "state", "src", "liba")}
 		os.MkdirAll(filepath.Dir(j.SourceDir), 0o755)
 		var log bytes.Buffer
-		return f.Fetch(context.Background(), j, &log)
+		_, err := f.Fetch(context.Background(), j, &log)
+		return err
 	}
 	if err := fetch(); err != nil {
 		t.Fatalf("unchanged tree: %v", err)

@@ -75,8 +75,8 @@ type chrootFixture struct {
 func newChrootFixture(t *testing.T) *chrootFixture {
 	testutil.RequireTool(t, "makepkg", "sh")
 	bin := t.TempDir()
-	script(t, bin, "makechrootpkg", fakeMakechrootpkg)
-	script(t, bin, "mkarchroot", fakeMkarchroot)
+	testutil.Script(t, bin, "makechrootpkg", fakeMakechrootpkg)
+	testutil.Script(t, bin, "mkarchroot", fakeMkarchroot)
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	f := &chrootFixture{record: t.TempDir(), chroot: filepath.Join(t.TempDir(), "chroot"), pkgdest: t.TempDir()}
 	t.Setenv("FAKE_RECORD", f.record)

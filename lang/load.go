@@ -113,6 +113,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "sources"},
 		{Type: "build"},
 		{Type: "publish", LabelNames: []string{"type"}},
+		{Type: "sign"},
 	},
 }
 
@@ -179,6 +180,9 @@ func (l *loader) decode(body hcl.Body) {
 	l.build(l.singles["build"])
 	if b := l.singles["publish"]; b != nil {
 		l.p.Publish = l.publish(b)
+	}
+	if b := l.singles["sign"]; b != nil {
+		l.p.Sign = l.sign(b)
 	}
 }
 

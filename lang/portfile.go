@@ -49,6 +49,7 @@ type Portfile struct {
 	Sources   Sources
 	Build     Build
 	Publish   *Publish // nil when there is no publish block
+	Sign      *Sign    // nil when packages are not signed
 
 	// Hash identifies everything the plan reads through this package: the
 	// Portfile bytes, the resolved variable values, what env() and file()

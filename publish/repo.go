@@ -72,7 +72,15 @@ type File struct {
 	Path   string
 	SHA256 string // hex; required
 	Size   int64
+	Origin string // OriginBuilt ("" too) or OriginSynced, for the Ledger
 }
+
+// Origins of published files.
+const (
+	OriginBuilt    = "built"
+	OriginSynced   = "synced"
+	OriginPromoted = "promoted"
+)
 
 // Published is one package file a repository holds.
 type Published struct {
@@ -83,6 +91,7 @@ type Published struct {
 	Size   int64
 	Signed bool
 	ETag   string // the backend's version token once published
+	Origin string // see File
 }
 
 // Ledger records what the repositories hold; the state store backs it.
@@ -211,6 +220,13 @@ func (r *Repo) prepare(ctx context.Context, scratch string, files []File) ([]*pk
 			p.sig = p.local + ".sig"
 			if err := r.Signer.Sign(ctx, p.local, p.sig); err != nil {
 				return nil, fmt.Errorf("sign %s: %w", name, err)
+			}
+		} else if _, err := os.Stat(abs + ".sig"); err == nil {
+			// Unsigned by us: keep the signature it came with (an
+			// upstream package's).
+			p.sig = p.local + ".sig"
+			if err := os.Symlink(abs+".sig", p.sig); err != nil {
+				return nil, err
 			}
 		}
 		info, err := pkgfile.Read(p.local)
@@ -427,7 +443,10 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 	}
 	out := make([]Published, len(pkgs))
 	for i, p := range pkgs {
-		out[i] = Published{Repo: r.Name, Name: p.name, Key: r.key(p.name), SHA256: p.SHA256, Size: p.Size, Signed: p.sig != ""}
+		out[i] = Published{Repo: r.Name, Name: p.name, Key: r.key(p.name), SHA256: p.SHA256, Size: p.Size, Signed: p.sig != "", Origin: p.Origin}
+		if out[i].Origin == "" {
+			out[i].Origin = OriginBuilt
+		}
 		if o, err := r.Backend.Stat(ctx, out[i].Key); err == nil {
 			out[i].ETag = o.ETag
 		}

@@ -106,8 +106,9 @@ type PublishedFile struct {
 	SHA256  string
 	Size    int64
 	Signed  bool
+	ETag    string // the backend's version token once published
 	Origin  string
-	BuildID int64 // 0 when not built here
+	BuildID int64 // 0: the newest build whose recorded output has this sha256, if any
 }
 
 // RecordPublished records files a repository DB now lists, replacing the
@@ -125,8 +126,9 @@ func (s *Store) RecordPublished(ctx context.Context, files []PublishedFile) erro
 			}
 			build := sql.NullInt64{Int64: f.BuildID, Valid: f.BuildID > 0}
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO published_files
-				(repo, name, sha256, size, signed, origin, build_id, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				f.Repo, f.Name, f.SHA256, f.Size, f.Signed, origin, build, now); err != nil {
+				(repo, name, sha256, size, signed, etag, origin, build_id, published_at) VALUES (?, ?, ?, ?, ?, ?, ?,
+				COALESCE(?, (SELECT build_id FROM build_outputs WHERE sha256 = ? ORDER BY build_id DESC LIMIT 1)), ?)`,
+				f.Repo, f.Name, f.SHA256, f.Size, f.Signed, f.ETag, origin, build, f.SHA256, now); err != nil {
 				return err
 			}
 		}
@@ -156,7 +158,7 @@ func (s *Store) RecordRemoved(ctx context.Context, repo string, names []string) 
 
 // PublishedFiles returns what the store knows a repository holds, by name.
 func (s *Store) PublishedFiles(ctx context.Context, repo string) ([]PublishedFile, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT repo, name, sha256, size, signed, origin, COALESCE(build_id, 0)
+	rows, err := s.db.QueryContext(ctx, `SELECT repo, name, sha256, size, signed, etag, origin, COALESCE(build_id, 0)
 		FROM published_files WHERE repo = ? ORDER BY name`, repo)
 	if err != nil {
 		return nil, fmt.Errorf("published files of %s: %w", repo, err)
@@ -164,7 +166,7 @@ func (s *Store) PublishedFiles(ctx context.Context, repo string) ([]PublishedFil
 	var out []PublishedFile
 	for rows.Next() {
 		var f PublishedFile
-		if err := rows.Scan(&f.Repo, &f.Name, &f.SHA256, &f.Size, &f.Signed, &f.Origin, &f.BuildID); err != nil {
+		if err := rows.Scan(&f.Repo, &f.Name, &f.SHA256, &f.Size, &f.Signed, &f.ETag, &f.Origin, &f.BuildID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("published files of %s: %w", repo, err)
 		}

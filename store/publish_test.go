@@ -56,19 +56,23 @@ func TestBuildOutputsAndUnpublished(t *testing.T) {
 	// The repository's record, and forgetting it.
 	if err := s.RecordPublished(ctx, []PublishedFile{
 		{Repo: "core", Name: "foo-1-1-x86_64.pkg.tar.zst", SHA256: "aa", Size: 10, BuildID: id, Signed: true},
-		{Repo: "core", Name: "bar-1-1-any.pkg.tar.zst", SHA256: "cc", Size: 5, Origin: OriginSynced},
+		{Repo: "core", Name: "bar-1-1-any.pkg.tar.zst", SHA256: "cc", Size: 5, Origin: OriginSynced, ETag: "e1"},
+		{Repo: "core", Name: "foo-libs-1-1-x86_64.pkg.tar.zst", SHA256: "bb", Size: 20},
 		{Repo: "extra", Name: "baz-1-1-any.pkg.tar.zst", SHA256: "dd", Size: 5, Origin: OriginSynced},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	files, err := s.PublishedFiles(ctx, "core")
-	if err != nil || len(files) != 2 || files[1].Name != "foo-1-1-x86_64.pkg.tar.zst" || files[1].BuildID != id || !files[1].Signed || files[1].Origin != OriginBuilt || files[0].Origin != OriginSynced {
+	if err != nil || len(files) != 3 || files[1].Name != "foo-1-1-x86_64.pkg.tar.zst" || files[1].BuildID != id || !files[1].Signed || files[1].Origin != OriginBuilt || files[0].Origin != OriginSynced || files[0].ETag != "e1" {
 		t.Fatalf("published files: %+v %v", files, err)
+	}
+	if files[2].BuildID != id {
+		t.Errorf("a published file was not tied to the build whose output it is: %+v", files[2])
 	}
 	if b, _ := s.LastSuccess(ctx, "h1"); b == nil {
 		t.Fatal("no last success")
 	}
-	bases, err := s.Unpublish(ctx, "core", []string{"foo-1-1-x86_64.pkg.tar.zst", "bar-1-1-any.pkg.tar.zst"})
+	bases, err := s.Unpublish(ctx, "core", []string{"foo-1-1-x86_64.pkg.tar.zst", "bar-1-1-any.pkg.tar.zst", "foo-libs-1-1-x86_64.pkg.tar.zst"})
 	if err != nil || !slices.Equal(bases, []string{"foo"}) {
 		t.Errorf("unpublish: %v %v", bases, err)
 	}

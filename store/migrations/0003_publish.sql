@@ -22,6 +22,7 @@ CREATE TABLE published_files (
 	sha256       TEXT    NOT NULL,
 	size         INTEGER NOT NULL,
 	signed       INTEGER NOT NULL,
+	etag         TEXT    NOT NULL, -- the backend's version token once published: unchanged means unchanged bytes
 	origin       TEXT    NOT NULL, -- built, synced, promoted
 	build_id     INTEGER REFERENCES builds(id), -- the build it came from, when built
 	published_at INTEGER NOT NULL,
