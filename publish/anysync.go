@@ -106,4 +106,3 @@ func linkOrCopy(src, dst string) error {
 	}
 	return os.WriteFile(dst, data, 0o644)
 }
-

@@ -91,4 +91,3 @@ func TestDownloadChecksAgainstUpstreamDB(t *testing.T) {
 		t.Errorf("a missing mirror file: %v", err)
 	}
 }
-
