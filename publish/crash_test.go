@@ -29,6 +29,7 @@ type crashJob struct {
 	Temp    string
 	Files   []File
 	CrashAt int // 0: never
+	Promote bool // promote core-testing to core instead of publishing Files
 	S3      *s3Target
 	Sign    *gpgTarget
 }
@@ -74,7 +75,15 @@ func crashChild(spec string) int {
 	if job.Sign != nil {
 		r.Signer = job.Sign.signer()
 	}
-	if _, err := r.Publish(context.Background(), job.Files); err != nil {
+	var err error
+	if job.Promote {
+		core := &Repo{Backend: f, Name: "core", Arch: "aarch64", TempDir: job.Temp}
+		test := &Repo{Backend: f, Name: "core-testing", Arch: "aarch64", TempDir: job.Temp}
+		_, err = Promote(context.Background(), test, core, []*Repo{core}, PromoteOptions{})
+	} else {
+		_, err = r.Publish(context.Background(), job.Files)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
