@@ -28,7 +28,7 @@ type crashJob struct {
 	Root    string
 	Temp    string
 	Files   []File
-	CrashAt int // 0: never
+	CrashAt int  // 0: never
 	Promote bool // promote core-testing to core instead of publishing Files
 	S3      *s3Target
 	Sign    *gpgTarget

@@ -459,4 +459,3 @@ func (r *Repo) Remove(ctx context.Context, names []string) error {
 	}
 	return nil
 }
-

@@ -199,4 +199,3 @@ func TestPromoteKillAtEveryStep(t *testing.T) {
 		})
 	}
 }
-
