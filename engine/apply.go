@@ -97,7 +97,7 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		return nil, err
 	}
 	res := &ApplyResult{PlanID: pr.ID}
-	if len(nodes) == 0 {
+	if len(nodes) == 0 && (len(plan.AnySync) == 0 || o.NoUpload) {
 		return res, nil
 	}
 	if o.Approve != nil {
@@ -115,6 +115,9 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		return nil, err
 	}
 	ex.Progress = prog
+	if ex.Synced, err = p.syncAnyFor(ctx, o, ex, plan); err != nil {
+		return nil, err
+	}
 	jobs := p.jobs(nodes)
 	if o.DryRun == nil {
 		if res.ApplyID, err = st.StartApply(context.WithoutCancel(ctx), pr.ID, os.Getpid()); err != nil {

@@ -54,6 +54,9 @@ type Options struct {
 	// (build and publish) instead of running them. Nothing is written to
 	// the store or the log directory.
 	DryRun io.Writer
+	// Synced is how many package files the caller copied from upstream
+	// (ARCH=any) before the run; the Summary reports it.
+	Synced int
 }
 
 // Executor runs jobs. Builder and Recorder are required; Publisher,
@@ -78,6 +81,8 @@ type Summary struct {
 	// Busy is the sum of the durations of every attempt: Busy/(Jobs×Wall)
 	// is the utilisation of the build slots.
 	Busy time.Duration
+	// Synced counts the package files copied from upstream, not built.
+	Synced int
 }
 
 // Count returns the number of jobs that ended with o.
@@ -163,7 +168,7 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 	if e.DryRun != nil {
 		slots = 1 // one at a time, so the printed commands come in a reproducible order
 	}
-	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now()}
+	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now(), Synced: e.Synced}
 	prog.Begin(jobs, slots)
 
 	c := &coordinator{e: e, s: s, log: log, prog: prog, ctx: ctx, byID: make(map[string]*node, len(nodes))}

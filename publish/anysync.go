@@ -26,9 +26,14 @@ type SyncItem struct {
 	BaseURL string
 }
 
-// URL is where the item's package file is.
+// URL is where the item's package file is: BaseURL is a URL, or a local
+// directory.
 func (it SyncItem) URL() string {
-	return strings.TrimSuffix(it.BaseURL, "/") + "/" + url.PathEscape(it.Pkg.Filename)
+	base := strings.TrimSuffix(it.BaseURL, "/") + "/"
+	if strings.Contains(base, "://") {
+		return base + url.PathEscape(it.Pkg.Filename)
+	}
+	return base + it.Pkg.Filename
 }
 
 // Downloader fetches a URL into a local file and returns its path. check
