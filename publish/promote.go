@@ -430,7 +430,7 @@ func (r *Repo) Remove(ctx context.Context, names []string) error {
 		if err != nil {
 			return err
 		}
-		err = r.commit(ctx, scratch, "db", newDB, condFor(cur.db, cur.dbPresent))
+		_, err = r.commit(ctx, scratch, "db", newDB, condFor(cur.db, cur.dbPresent))
 		switch {
 		case err == nil:
 			committed = true
@@ -445,7 +445,7 @@ func (r *Repo) Remove(ctx context.Context, names []string) error {
 		r.Backend.Delete(ctx, r.journalKey(j.ID))
 		return fmt.Errorf("%s: other writers changed the database %d times in a row; nothing was removed, try again", r.where(r.DBKey()), r.retries())
 	}
-	if err := r.complete(ctx, scratch, j, nil); err != nil {
+	if err := r.complete(ctx, scratch, j, nil, nil, ""); err != nil {
 		return err
 	}
 	if r.Ledger != nil {

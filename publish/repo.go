@@ -408,6 +408,8 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 		locals[i] = p.local
 	}
 	committed := false
+	var after *state
+	var premerged string
 	for attempt := 1; attempt <= r.retries() && !committed; attempt++ {
 		if attempt > 1 {
 			if cur, err = r.read(ctx, scratch); err != nil {
@@ -422,7 +424,8 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := r.commit(ctx, scratch, "db", newDB, condFor(cur.db, cur.dbPresent)); err != nil {
+		db, err := r.commit(ctx, scratch, "db", newDB, condFor(cur.db, cur.dbPresent))
+		if err != nil {
 			if errors.Is(err, ErrPrecondition) {
 				r.log().Info("the database changed while publishing; merging again", "db", r.where(r.DBKey()), "attempt", attempt)
 				continue
@@ -430,6 +433,8 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 			return nil, r.abandon(ctx, j, err)
 		}
 		committed = true
+		// The merge wrote the .files archive too, from the one read.
+		after, premerged = cur.committed(db, pkgs), filepath.Join(filepath.Dir(newDB), r.Name+".files."+DBExt)
 	}
 	if !committed {
 		return nil, r.abandon(ctx, j, fmt.Errorf("%s: other writers changed the database %d times in a row while publishing; nothing was published, try again", r.where(r.DBKey()), r.retries()))
@@ -438,7 +443,7 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 	for _, p := range pkgs {
 		local[p.name] = p.local
 	}
-	if err := r.complete(ctx, scratch, j, local); err != nil {
+	if err := r.complete(ctx, scratch, j, local, after, premerged); err != nil {
 		return nil, fmt.Errorf("%s lists the new packages, but finishing the publish failed (the next publish or portmake verify finishes it): %w", r.where(r.DBKey()), err)
 	}
 	out := make([]Published, len(pkgs))
@@ -660,32 +665,63 @@ func removeSome(dbPath string, names []string) error {
 
 // commit writes a database archive (with its content-addressed signature
 // first, when signing) under cond.
-func (r *Repo) commit(ctx context.Context, scratch, kind, file string, cond Cond) error {
+func (r *Repo) commit(ctx context.Context, scratch, kind, file string, cond Cond) (Object, error) {
 	sha, size, err := HashFile(file)
 	if err != nil {
-		return err
+		return Object{}, err
 	}
 	if r.Signer != nil {
 		sig := file + ".sig"
 		if err := r.Signer.Sign(ctx, file, sig); err != nil {
-			return fmt.Errorf("sign the %s database: %w", kind, err)
+			return Object{}, fmt.Errorf("sign the %s database: %w", kind, err)
 		}
 		if _, err := r.Backend.Put(ctx, r.internal("sig", sha+".sig"), Source{Path: sig, Size: -1}, Cond{}); err != nil {
-			return fmt.Errorf("upload the signature of %s: %w", r.where(r.dbKey(kind)), err)
+			return Object{}, fmt.Errorf("upload the signature of %s: %w", r.where(r.dbKey(kind)), err)
 		}
 	}
-	if _, err := r.Backend.Put(ctx, r.dbKey(kind), Source{Path: file, Size: size, SHA256: sha}, cond); err != nil {
-		return fmt.Errorf("write %s: %w", r.where(r.dbKey(kind)), err)
+	o, err := r.Backend.Put(ctx, r.dbKey(kind), Source{Path: file, Size: size, SHA256: sha}, cond)
+	if err != nil {
+		return Object{}, fmt.Errorf("write %s: %w", r.where(r.dbKey(kind)), err)
 	}
-	return nil
+	o.SHA256 = sha
+	return o, nil
+}
+
+// committed is cur after this process's commit of newDB adding pkgs: what
+// a re-read would find, unless someone wrote since.
+func (cur *state) committed(db Object, pkgs []*pkg) *state {
+	s := *cur
+	s.entries = make(map[string]*alpm.Package, len(cur.entries)+len(pkgs))
+	s.byName = make(map[string]*alpm.Package, len(cur.byName)+len(pkgs))
+	names := map[string]bool{}
+	for _, p := range pkgs {
+		names[p.info.Name] = true
+	}
+	for f, e := range cur.entries {
+		if !names[e.Name] {
+			s.entries[f] = e
+			s.byName[e.Name] = e
+		}
+	}
+	for _, p := range pkgs {
+		s.entries[p.name] = p.info
+		s.byName[p.info.Name] = p.info
+	}
+	s.db, s.dbSHA256, s.dbPresent = db, db.SHA256, true
+	return &s
 }
 
 // complete runs step 5 for journal j: see the top of this file. local maps
 // package file names to local copies; others are read from the backend.
-func (r *Repo) complete(ctx context.Context, scratch string, j *journal, local map[string]string) error {
-	cur, err := r.read(ctx, scratch)
-	if err != nil {
-		return err
+// after, when set, is the state this process just committed (so nothing
+// is read again), and premerged the .files archive merged with it.
+func (r *Repo) complete(ctx context.Context, scratch string, j *journal, local map[string]string, after *state, premerged string) error {
+	cur := after
+	if cur == nil {
+		var err error
+		if cur, err = r.read(ctx, scratch); err != nil {
+			return err
+		}
 	}
 	var errs []error
 	for _, m := range j.Moves {
@@ -712,7 +748,7 @@ func (r *Repo) complete(ctx context.Context, scratch string, j *journal, local m
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := r.completeFiles(ctx, scratch, cur, j, local); err != nil {
+	if err := r.completeFiles(ctx, scratch, cur, j, local, premerged); err != nil {
 		return err
 	}
 	if err := r.syncDerived(ctx, scratch, "db", cur.db, cur.dbSHA256); err != nil {
@@ -734,7 +770,7 @@ func (r *Repo) complete(ctx context.Context, scratch string, j *journal, local m
 
 // completeFiles merges the journal's packages that the database lists into
 // the .files database, and drops the removed ones it no longer lists.
-func (r *Repo) completeFiles(ctx context.Context, scratch string, cur *state, j *journal, local map[string]string) error {
+func (r *Repo) completeFiles(ctx context.Context, scratch string, cur *state, j *journal, local map[string]string, premerged string) error {
 	var add []string
 	dl, err := os.MkdirTemp(scratch, "pkgs-")
 	if err != nil {
@@ -773,31 +809,27 @@ func (r *Repo) completeFiles(ctx context.Context, scratch string, cur *state, j 
 			remove = append(remove, n)
 		}
 	}
-	for attempt := 1; ; attempt++ {
-		if len(add) > 0 || len(remove) > 0 {
-			newFiles, err := r.merge(ctx, cur, add, remove, "files")
-			if err != nil {
+	files, filesSHA := cur.files, cur.filesSHA256
+	for attempt := 1; len(add) > 0 || len(remove) > 0; attempt++ {
+		newFiles := premerged
+		if attempt > 1 || newFiles == "" {
+			if newFiles, err = r.merge(ctx, cur, add, remove, "files"); err != nil {
 				return err
 			}
-			err = r.commit(ctx, scratch, "files", newFiles, condFor(cur.files, cur.filesPresent))
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, ErrPrecondition) || attempt >= r.retries() {
-				return err
-			}
-			if cur, err = r.read(ctx, scratch); err != nil {
-				return err
-			}
-			continue
 		}
-		break
+		o, err := r.commit(ctx, scratch, "files", newFiles, condFor(cur.files, cur.filesPresent))
+		if err == nil {
+			files, filesSHA = o, o.SHA256
+			break
+		}
+		if !errors.Is(err, ErrPrecondition) || attempt >= r.retries() {
+			return err
+		}
+		if cur, err = r.read(ctx, scratch); err != nil {
+			return err
+		}
 	}
-	cur2, err := r.read(ctx, scratch)
-	if err != nil {
-		return err
-	}
-	return r.syncDerived(ctx, scratch, "files", cur2.files, cur2.filesSHA256)
+	return r.syncDerived(ctx, scratch, "files", files, filesSHA)
 }
 
 // syncDerived makes "<repo>.<kind>" and the signatures of the kind's
@@ -903,9 +935,22 @@ func (r *Repo) recover(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	objs, err := r.Backend.List(ctx, r.dir(), true)
+	// Only portmake's own objects matter here: a repository of 14,000
+	// packages is not listed on every publish.
+	objs, err := r.Backend.List(ctx, r.internal(""), true)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", r.where(r.dir()), err)
+		return fmt.Errorf("list %s: %w", r.where(r.internal("")), err)
+	}
+	if r.Backend.Exclusive() {
+		top, err := r.Backend.List(ctx, r.dir(), false)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", r.where(r.dir()), err)
+		}
+		for _, o := range top {
+			if strings.HasPrefix(base(o.Key), tmpPrefix) {
+				objs = append(objs, o)
+			}
+		}
 	}
 	live := map[string]bool{} // staged keys of journals left alone
 	var errs []error
@@ -933,7 +978,7 @@ func (r *Repo) recover(ctx context.Context) error {
 			continue
 		}
 		r.log().Warn("finishing an interrupted publish", "repo", r.Name, "journal", j.ID, "host", j.Host, "pid", j.PID, "started", j.Started)
-		if err := r.complete(ctx, scratch, &j, nil); err != nil {
+		if err := r.complete(ctx, scratch, &j, nil, nil, ""); err != nil {
 			return fmt.Errorf("finish the interrupted publish %s in %s: %w", j.ID, r.where(r.dir()), err)
 		}
 	}

@@ -370,7 +370,7 @@ func (r *Repo) Repair(ctx context.Context, o VerifyOptions, restore Restore) ([]
 			j.Removed = append(j.Removed, n.Pkgname)
 		}
 	}
-	if err := r.completeFiles(ctx, scratch, cur, j, nil); err != nil {
+	if err := r.completeFiles(ctx, scratch, cur, j, nil, ""); err != nil {
 		return nil, err
 	}
 	if err := r.syncDerived(ctx, scratch, "db", cur.db, cur.dbSHA256); err != nil {
@@ -391,7 +391,7 @@ func (r *Repo) removeEntries(ctx context.Context, scratch string, names []string
 		if err != nil {
 			return err
 		}
-		err = r.commit(ctx, scratch, "db", newDB, condFor(cur.db, cur.dbPresent))
+		_, err = r.commit(ctx, scratch, "db", newDB, condFor(cur.db, cur.dbPresent))
 		if err == nil {
 			break
 		}
@@ -403,5 +403,5 @@ func (r *Repo) removeEntries(ctx context.Context, scratch string, names []string
 	if err != nil {
 		return err
 	}
-	return r.completeFiles(ctx, scratch, cur, &journal{Removed: names}, nil)
+	return r.completeFiles(ctx, scratch, cur, &journal{Removed: names}, nil, "")
 }
