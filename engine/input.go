@@ -43,7 +43,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		Bootstrap: lang.Names(pf.Build.Bootstrap),
 		Meta: planner.Meta{
 			PortfileHash: pf.Hash,
-			CommandLine:  o.CommandLine,
+			CommandLine:  o.Flags(),
 			MadeFrom:     madeFrom,
 		},
 	}
@@ -70,7 +70,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
 	}
 	for _, ov := range pf.Packages {
-		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
+		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Nointeg: ov.NoInteg, Group: ov.Group}
 	}
 	if in.BuildEnv, err = buildEnv(pf); err != nil {
 		return nil, err
@@ -89,6 +89,11 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		return nil, err
 	}
 	lap("first planning pass", "nodes", len(first.Nodes))
+	for _, name := range o.UseLatest {
+		if len(first.NodesOf(name)) == 0 {
+			p.log.Warn("--use-latest names a pkgbase that is not in the plan; it has no effect there", "pkgbase", name)
+		}
+	}
 	var reqs []sources.Request
 	seen := map[string]bool{}
 	for _, n := range first.Nodes {
@@ -102,6 +107,10 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			if !ov.Git.IsZero() {
 				q.Git = ov.Git.String()
 			}
+		} else if o.latest(n.Pkgbase) {
+			// The packaging repository's HEAD: an override with no ref
+			// and no version. The node hashes the commit it resolves to.
+			q.Kind, q.Version = sources.Override, ""
 		}
 		reqs = append(reqs, q)
 	}
@@ -134,7 +143,7 @@ func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
 	if err != nil {
 		return planner.BuildEnv{}, err
 	}
-	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder}, nil
+	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder, MakepkgArgs: pf.Build.MakepkgArgs}, nil
 }
 
 func patchRefs(o *lang.PackageOverride) ([]planner.PatchRef, error) {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portmake/portmake/alpm/syncdb"
 )
 
 // DirPublisher is the executor tests' publisher: it copies the files into
@@ -18,11 +20,20 @@ import (
 type DirPublisher struct {
 	Root string
 	Arch string
-	DB   RepoAdd
+	DB   FuncDB
 }
 
-// RepoAdd updates the DB with pacman's repo-add.
-type RepoAdd struct{}
+// FuncDB is an in-process DB writer; Name is the equivalent command line
+// dry runs show.
+type FuncDB struct {
+	Name string
+	Fn   func(db string, files []string) error
+}
+
+// testRepoDB writes DBs with portmake's own repo-add, as apply does.
+var testRepoDB = FuncDB{Name: "portmake repo add --remove-old", Fn: func(db string, files []string) error {
+	return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
+}}
 
 func (p *DirPublisher) Dir(repo string) string { return filepath.Join(p.Root, repo, "os", p.Arch) }
 
@@ -35,7 +46,8 @@ func (p *DirPublisher) Commands(repo string, files []string) []Command {
 		cmds = append(cmds, Command{Args: []string{"install", "-D", "-m", "0644", f, to}})
 		dst = append(dst, to)
 	}
-	return append(cmds, Command{Args: append([]string{"repo-add", "--quiet", "--nocolor", filepath.Join(dir, repo+".db.tar.gz")}, dst...)})
+	args := append(strings.Fields(p.DB.Name), filepath.Join(dir, repo+".db.tar.gz"))
+	return append(cmds, Command{Args: append(args, dst...)})
 }
 
 func (p *DirPublisher) Publish(ctx context.Context, repo string, files []string, sums map[string]string) ([]string, error) {
@@ -58,10 +70,8 @@ func (p *DirPublisher) Publish(ctx context.Context, repo string, files []string,
 		}
 		out = append(out, to)
 	}
-	var log strings.Builder
-	args := append([]string{"repo-add", "--quiet", "--nocolor", "--remove", filepath.Join(dir, repo+".db.tar.gz")}, out...)
-	if _, err := RunCommand(ctx, Command{Args: args}, &log); err != nil {
-		return nil, fmt.Errorf("%w: %s", err, log.String())
+	if err := p.DB.Fn(filepath.Join(dir, repo+".db.tar.gz"), out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -610,7 +610,8 @@ func (w *world) plan() *Plan {
 	in := w.in
 	p := &Plan{
 		Arch: in.Arch, UpstreamArch: in.UpstreamArch, Meta: cloneMeta(in.Meta), Options: cloneOptions(in.Options),
-		Env:       EnvDigest{MakepkgConf: contentDigest(in.BuildEnv.MakepkgConf), PacmanConf: contentDigest(in.BuildEnv.PacmanConf), Builder: in.BuildEnv.Builder},
+		Env: EnvDigest{MakepkgConf: contentDigest(in.BuildEnv.MakepkgConf), PacmanConf: contentDigest(in.BuildEnv.PacmanConf),
+			Builder: in.BuildEnv.Builder, MakepkgArgs: quoteArgs(in.BuildEnv.MakepkgArgs)},
 		Blacklist: w.blacklistEntries(),
 	}
 	reported := w.blockedReport()

@@ -121,6 +121,7 @@ type BlacklistEntry struct {
 // Override holds per-pkgbase build settings from the Portfile.
 type Override struct {
 	Nocheck bool   // build with --nocheck (hashed)
+	Nointeg bool   // build without source integrity checks (hashed)
 	Group   string // mutex group for the scheduler (not hashed)
 }
 
@@ -141,7 +142,8 @@ type Options struct {
 type BuildEnv struct {
 	MakepkgConf []byte
 	PacmanConf  []byte
-	Builder     string // builder kind, e.g. "chroot"
+	Builder     string   // builder kind, e.g. "chroot"
+	MakepkgArgs []string // build.makepkg_args, passed to every makepkg run
 }
 
 // Meta records what a plan was made from. The caller fills it; the planner

@@ -76,7 +76,34 @@ func shellQuote(s string) string {
 // KillDelay is how long a cancelled command's process group has between
 // SIGTERM and SIGKILL. makechrootpkg needs a moment to unmount and remove
 // its working copy; a build that ignores SIGTERM must still die.
-var KillDelay = 10 * time.Second
+var KillDelay = killDelay()
+
+// killDelay is 10 s, or the hidden PORTMAKE_KILL_DELAY (a Go duration):
+// scenarios of builds that ignore SIGTERM set it long, to tell a kill from
+// the escalation.
+func killDelay() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("PORTMAKE_KILL_DELAY")); err == nil && d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
+// running holds the process groups of the commands running now, for
+// KillAll.
+var running = struct {
+	sync.Mutex
+	groups map[int]bool
+}{groups: map[int]bool{}}
+
+// KillAll kills the process group of every command running now with
+// SIGKILL, without waiting for anything: the second Ctrl-C.
+func KillAll() {
+	running.Lock()
+	defer running.Unlock()
+	for pgid := range running.groups {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+}
 
 // Info is what is known about a finished command.
 type Info struct {
@@ -158,7 +185,13 @@ func Run(ctx context.Context, c Command, out io.Writer) (Info, error) {
 		statusC <- b
 	}()
 	info.Pid = cmd.Process.Pid
+	running.Lock()
+	running.groups[info.Pid] = true
+	running.Unlock()
 	err = cmd.Wait()
+	running.Lock()
+	delete(running.groups, info.Pid)
+	running.Unlock()
 	info.Duration = time.Since(start)
 	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
 		// The command exited 0, but something it started kept the output

@@ -31,7 +31,6 @@ func TestCommandString(t *testing.T) {
 	}
 }
 
-
 // groupSurvivors lists the processes of group pgid that are still alive
 // two seconds after RunCommand returned. SIGKILL is only delivered when
 // the target next runs, which on a loaded machine can be a moment after

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,11 +14,14 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/portmake/portmake/engine"
 )
 
 // CLI is the whole command line. Each command lives in its own file.
 type CLI struct {
 	Globals
+	Version kong.VersionFlag `help:"Print portmake's version and exit."`
 
 	Vercmp   VercmpCmd   `cmd:"" help:"Compare two package versions like pacman's vercmp."`
 	Repo     RepoCmd     `cmd:"" help:"Read and write pacman sync databases."`
@@ -46,6 +48,7 @@ type Globals struct {
 	Chdir    string   `short:"C" name:"chdir" help:"Change to DIR before doing anything." placeholder:"DIR"`
 	Var      []string `sep:"none" help:"Set a Portfile variable (name=value); repeatable." placeholder:"NAME=VALUE"`
 	VarFile  []string `name:"var-file" sep:"none" help:"Read Portfile variables from an HCL file; repeatable." placeholder:"FILE"`
+	Init     bool     `help:"Start a new state store when state.db is not a portmake store (the file is moved aside, never deleted)."`
 	LogLevel string   `name:"log-level" default:"warn" enum:"debug,info,warn,error" help:"Diagnostic log level (debug, info, warn, error)."`
 }
 
@@ -74,72 +77,33 @@ func (e *exitError) Error() string {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var cli CLI
-	exitCode := -1
-	parser, err := kong.New(&cli,
-		kong.Name("portmake"),
-		kong.Description("Plan and build an Arch Linux port from its Portfile."),
-		kong.UsageOnError(),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { exitCode = code; panic(kongExit{}) }),
-	)
-	if err != nil {
-		fmt.Fprintln(stderr, "portmake:", err)
-		return 1
-	}
-	var kctx *kong.Context
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(kongExit); !ok {
-					panic(r)
-				}
-			}
-		}()
-		kctx, err = parser.Parse(args)
+// runWithSignals runs the command line with the two-stage interrupt: the
+// first SIGINT or SIGTERM cancels the context, so an apply starts nothing
+// new and cancels its running builds (SIGTERM to each process group, then
+// SIGKILL after a grace period) and records them aborted; a second one
+// kills every running build's process group at once and exits 130.
+func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(stderr, "portmake: %v: stopping; running builds are being cancelled (interrupt again to kill them now)\n", s)
+		cancel()
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(stderr, "portmake: killing every running build now")
+		engine.KillRunning()
+		os.Exit(130)
 	}()
-	if exitCode >= 0 {
-		return exitCode
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "portmake:", err)
-		return 1
-	}
-	if cli.Chdir != "" {
-		if err := os.Chdir(cli.Chdir); err != nil {
-			fmt.Fprintln(stderr, "portmake:", err)
-			return 1
-		}
-	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cli.LogLevel))
-	env := &Env{
-		Ctx:    ctx,
-		Stdin:  stdin,
-		Stdout: stdout,
-		Stderr: stderr,
-		Log:    newLogger(stderr, level),
-	}
-	err = kctx.Run(env, &cli.Globals)
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.Err != nil {
-			fmt.Fprintln(stderr, "portmake:", ee.Err)
-		}
-		return ee.Code
-	}
-	fmt.Fprintln(stderr, "portmake:", err)
-	return 1
+	return run(ctx, args, stdin, stdout, stderr)
 }
-
-type kongExit struct{}
