@@ -56,6 +56,12 @@ func BenchmarkS3Publish200Into14000(b *testing.B) {
 	benchPublish(b, 14000, 200, false)
 }
 
+// BenchmarkS3Publish10Into14000 is the same with 10 packages, for
+// profiling.
+func BenchmarkS3Publish10Into14000(b *testing.B) {
+	benchPublish(b, 14000, 10, false)
+}
+
 // BenchmarkS3Publish200Into14000Batch publishes the same 200 packages in
 // one publish (one DB write).
 func BenchmarkS3Publish200Into14000Batch(b *testing.B) {
