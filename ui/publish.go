@@ -1,12 +1,12 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/portmake/portmake/engine"
+	"github.com/portmake/portmake/internal/jsonout"
 )
 
 // WriteVerify prints verify's results: per repository, what was checked,
@@ -64,9 +64,7 @@ func WriteVerifyJSON(w io.Writer, results []engine.VerifyResult) error {
 		j := verifyRepoJSON{VerifyReport: r.Report, OK: ok, Repaired: r.Repaired, Lost: nonNil(r.Lost), Rebuild: nonNil(r.Rebuild)}
 		out.Repos = append(out.Repos, j)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return jsonout.Write(w, out)
 }
 
 func nonNil(s []string) []string {
@@ -107,9 +105,7 @@ func WritePromoteJSON(w io.Writer, plans []*engine.PromotePlan, dryRun bool) err
 	if plans == nil {
 		plans = []*engine.PromotePlan{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
+	return jsonout.Write(w, struct {
 		Format string                `json:"format"`
 		DryRun bool                  `json:"dry_run"`
 		Plans  []*engine.PromotePlan `json:"plans"`
