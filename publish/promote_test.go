@@ -87,8 +87,17 @@ func TestPlanPromotion(t *testing.T) {
 }
 
 func TestPromoteDir(t *testing.T) {
+	testPromote(t, &Dir{Root: t.TempDir()})
+}
+
+func TestPromoteS3(t *testing.T) {
+	srv := fakeS3(t)
+	b, _ := s3Repo(t, srv, s3Target{Prefix: "promote"})
+	testPromote(t, b)
+}
+
+func testPromote(t *testing.T, d Backend) {
 	ctx := context.Background()
-	d := &Dir{Root: t.TempDir()}
 	mk := func(name string) *Repo {
 		return &Repo{Backend: d, Name: name, Arch: "aarch64", TempDir: t.TempDir()}
 	}
