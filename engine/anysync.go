@@ -21,12 +21,12 @@ import (
 	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/fetch"
 	"github.com/portmake/portmake/planner"
-	"github.com/portmake/portmake/publish"
+	pubrepo "github.com/portmake/portmake/publish"
 )
 
 // syncAnyFor runs syncAny with the executor's publisher.
 func (p *Port) syncAnyFor(ctx context.Context, o ApplyOptions, ex *executor.Executor, plan *planner.Plan) (int, error) {
-	pub, ok := ex.Publisher.(*publish.Publisher)
+	pub, ok := ex.Publisher.(*pubrepo.Publisher)
 	if !ok {
 		return 0, nil
 	}
@@ -35,7 +35,7 @@ func (p *Port) syncAnyFor(ctx context.Context, o ApplyOptions, ex *executor.Exec
 
 // syncAny copies the plan's any-sync packages and returns how many
 // package files it published (for a dry run, would publish).
-func (p *Port) syncAny(ctx context.Context, o ApplyOptions, pub *publish.Publisher, plan *planner.Plan) (int, error) {
+func (p *Port) syncAny(ctx context.Context, o ApplyOptions, pub *pubrepo.Publisher, plan *planner.Plan) (int, error) {
 	if len(plan.AnySync) == 0 || o.NoUpload {
 		return 0, nil
 	}
@@ -67,7 +67,7 @@ func (p *Port) syncAny(ctx context.Context, o ApplyOptions, pub *publish.Publish
 			}
 			return r.Path, nil
 		}
-		files, err := publish.Download(ctx, its, dir, get)
+		files, err := pubrepo.Download(ctx, its, dir, get)
 		if err != nil {
 			return 0, err
 		}
@@ -84,7 +84,7 @@ func (p *Port) syncAny(ctx context.Context, o ApplyOptions, pub *publish.Publish
 
 // anyItems finds each any-sync pkgbase's packages in the upstream DBs the
 // plan read, by the repository they are published to.
-func (p *Port) anyItems(ctx context.Context, plan *planner.Plan) (map[string][]publish.SyncItem, error) {
+func (p *Port) anyItems(ctx context.Context, plan *planner.Plan) (map[string][]pubrepo.SyncItem, error) {
 	var upstreamTesting bool
 	for _, l := range plan.Meta.MadeFrom {
 		upstreamTesting = upstreamTesting || strings.HasPrefix(l, "db upstream-testing:")
@@ -94,7 +94,7 @@ func (p *Port) anyItems(ctx context.Context, plan *planner.Plan) (map[string][]p
 		return nil, err
 	}
 	read := map[int]*syncdb.DB{}
-	out := map[string][]publish.SyncItem{}
+	out := map[string][]pubrepo.SyncItem{}
 	for _, a := range plan.AnySync {
 		r := p.pf.Repo(a.Repo)
 		if r == nil {
@@ -118,7 +118,7 @@ func (p *Port) anyItems(ctx context.Context, plan *planner.Plan) (map[string][]p
 				base := ref.url[:strings.LastIndexByte(ref.url, '/')+1]
 				for _, pkg := range db.Packages {
 					if pkg.Base == a.Pkgbase && pkg.Version == a.Version {
-						out[r.Publish] = append(out[r.Publish], publish.SyncItem{Pkg: pkg, BaseURL: base})
+						out[r.Publish] = append(out[r.Publish], pubrepo.SyncItem{Pkg: pkg, BaseURL: base})
 						found = true
 					}
 				}

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/portmake/portmake/publish"
+	pubrepo "github.com/portmake/portmake/publish"
 )
 
 // Promotion types, under the engine's name for front ends.
 type (
 	// PromotePlan is what a promotion moves and holds back.
-	PromotePlan = publish.PromotePlan
+	PromotePlan = pubrepo.PromotePlan
 	// VerifyReport is one repository's verification.
-	VerifyReport = publish.Report
+	VerifyReport = pubrepo.Report
 )
 
 // PromoteOptions say what promote moves.
@@ -41,7 +41,7 @@ func (p *Port) Promote(ctx context.Context, o PromoteOptions) ([]*PromotePlan, e
 	if err != nil {
 		return nil, err
 	}
-	var stable []*publish.Repo
+	var stable []*pubrepo.Repo
 	for _, r := range p.pf.Repos {
 		stable = append(stable, pub.Repo(r.Name))
 	}
@@ -58,7 +58,7 @@ func (p *Port) Promote(ctx context.Context, o PromoteOptions) ([]*PromotePlan, e
 		from, to := pub.Repo(r.Publish), pub.Repo(r.Name)
 		unlock := pub.Lock(r.Name)
 		unlockFrom := pub.Lock(r.Publish)
-		plan, err := publish.Promote(ctx, from, to, stable, publish.PromoteOptions{Only: o.Only, DryRun: o.DryRun})
+		plan, err := pubrepo.Promote(ctx, from, to, stable, pubrepo.PromoteOptions{Only: o.Only, DryRun: o.DryRun})
 		unlockFrom()
 		unlock()
 		if err != nil {

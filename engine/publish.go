@@ -1,7 +1,7 @@
 package engine
 
 // Publishing, as the engine wires it: the Portfile's publish block becomes
-// a publish.Backend (a directory or an S3 bucket), its sign block a gpg
+// a pubrepo.Backend (a directory or an S3 bucket), its sign block a gpg
 // signer checked before anything builds, and the state store the ledger of
 // what each repository holds. Before an apply builds anything, every
 // repository it will publish to is checked against its DB (quickly: a file
@@ -18,24 +18,23 @@ import (
 	"slices"
 
 	"github.com/portmake/portmake/executor"
-	"github.com/portmake/portmake/planner"
-	"github.com/portmake/portmake/publish"
+	pubrepo "github.com/portmake/portmake/publish"
 	"github.com/portmake/portmake/store"
 )
 
 // publisher builds the Portfile's publisher. check signs a scratch file
 // with the signing key, so a missing key fails before any build.
-func (p *Port) publisher(ctx context.Context, st *store.Store, force, check bool) (*publish.Publisher, error) {
+func (p *Port) publisher(ctx context.Context, st *store.Store, force, check bool) (*pubrepo.Publisher, error) {
 	pf := p.pf
 	if pf.Publish == nil {
 		return nil, errors.New("the Portfile has no publish block; add one (or pass --no-upload to apply)")
 	}
-	var b publish.Backend
+	var b pubrepo.Backend
 	switch pf.Publish.Type {
 	case "dir":
-		b = &publish.Dir{Root: pf.Publish.Path, Log: p.log}
+		b = &pubrepo.Dir{Root: pf.Publish.Path, Log: p.log}
 	case "s3":
-		s3, err := publish.NewS3(ctx, publish.S3Config{Bucket: pf.Publish.Bucket, Prefix: pf.Publish.Prefix, Region: pf.Publish.Region,
+		s3, err := pubrepo.NewS3(ctx, pubrepo.S3Config{Bucket: pf.Publish.Bucket, Prefix: pf.Publish.Prefix, Region: pf.Publish.Region,
 			Endpoint: pf.Publish.Endpoint, Profile: pf.Publish.Profile, Unconditional: force, Log: p.log})
 		if err != nil {
 			return nil, err
@@ -48,7 +47,7 @@ func (p *Port) publisher(ctx context.Context, st *store.Store, force, check bool
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	pub := &publish.Publisher{Backend: b, Arch: pf.Arch(), Log: p.log, TempDir: tmp}
+	pub := &pubrepo.Publisher{Backend: b, Arch: pf.Arch(), Log: p.log, TempDir: tmp}
 	if st != nil {
 		pub.Ledger = ledger{st}
 	}
@@ -65,7 +64,7 @@ func (p *Port) publisher(ctx context.Context, st *store.Store, force, check bool
 // ledger records in the store what the repositories hold.
 type ledger struct{ st *store.Store }
 
-func (l ledger) Published(ctx context.Context, repo string, files []publish.Published) error {
+func (l ledger) Published(ctx context.Context, repo string, files []pubrepo.Published) error {
 	return l.st.RecordPublished(context.WithoutCancel(ctx), publishedFiles(repo, files, store.OriginBuilt))
 }
 
@@ -73,7 +72,7 @@ func (l ledger) Removed(ctx context.Context, repo string, names []string) error 
 	return l.st.RecordRemoved(context.WithoutCancel(ctx), repo, names)
 }
 
-func publishedFiles(repo string, files []publish.Published, origin string) []store.PublishedFile {
+func publishedFiles(repo string, files []pubrepo.Published, origin string) []store.PublishedFile {
 	out := make([]store.PublishedFile, len(files))
 	for i, f := range files {
 		out[i] = store.PublishedFile{Repo: repo, Name: f.Name, SHA256: f.SHA256, Size: f.Size, Signed: f.Signed, ETag: f.ETag, Origin: origin}
@@ -131,9 +130,9 @@ type VerifyOptions struct {
 
 // VerifyResult is one repository's verification.
 type VerifyResult struct {
-	Report *publish.Report
+	Report *pubrepo.Report
 	// Repaired is the report after the repair, when one ran.
-	Repaired *publish.Report
+	Repaired *pubrepo.Report
 	// Lost are the package files taken out of the DB because their bytes
 	// were nowhere; Rebuild the pkgbases that will be built again.
 	Lost    []string
@@ -177,18 +176,18 @@ func (p *Port) publishedRepos() []string {
 	return out
 }
 
-func (p *Port) verifyRepo(ctx context.Context, st *store.Store, pub *publish.Publisher, name string, deep, repair bool) (*VerifyResult, error) {
+func (p *Port) verifyRepo(ctx context.Context, st *store.Store, pub *pubrepo.Publisher, name string, deep, repair bool) (*VerifyResult, error) {
 	defer pub.Lock(name)()
 	r := pub.Repo(name)
 	recorded, err := st.PublishedFiles(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]publish.Known{}
+	known := map[string]pubrepo.Known{}
 	for _, f := range recorded {
-		known[f.Name] = publish.Known{SHA256: f.SHA256, ETag: f.ETag}
+		known[f.Name] = pubrepo.Known{SHA256: f.SHA256, ETag: f.ETag}
 	}
-	vo := publish.VerifyOptions{Known: known, Deep: deep}
+	vo := pubrepo.VerifyOptions{Known: known, Deep: deep}
 	rep, err := r.Verify(ctx, vo)
 	if err != nil {
 		return nil, err
@@ -202,7 +201,7 @@ func (p *Port) verifyRepo(ctx context.Context, st *store.Store, pub *publish.Pub
 		if err != nil || o == nil {
 			return "", err
 		}
-		if got, _, err := publish.HashFile(o.Path); err != nil || got != sha {
+		if got, _, err := pubrepo.HashFile(o.Path); err != nil || got != sha {
 			return "", nil // gone or changed since its build
 		}
 		return o.Path, nil
@@ -215,7 +214,7 @@ func (p *Port) verifyRepo(ctx context.Context, st *store.Store, pub *publish.Pub
 			return vr, err
 		}
 	}
-	if vr.Repaired, err = r.Verify(ctx, publish.VerifyOptions{Known: known}); err != nil {
+	if vr.Repaired, err = r.Verify(ctx, pubrepo.VerifyOptions{Known: known}); err != nil {
 		return vr, err
 	}
 	return vr, nil
@@ -223,7 +222,7 @@ func (p *Port) verifyRepo(ctx context.Context, st *store.Store, pub *publish.Pub
 
 // checkRepos verifies and repairs the repositories an apply publishes to,
 // before it builds.
-func (p *Port) checkRepos(ctx context.Context, st *store.Store, pub *publish.Publisher, repos []string) error {
+func (p *Port) checkRepos(ctx context.Context, st *store.Store, pub *pubrepo.Publisher, repos []string) error {
 	for _, name := range repos {
 		vr, err := p.verifyRepo(ctx, st, pub, name, false, true)
 		if err != nil {
@@ -247,7 +246,7 @@ func (p *Port) checkRepos(ctx context.Context, st *store.Store, pub *publish.Pub
 // publishing returns the apply's publisher, after checking the signing
 // key and repairing the repositories the nodes publish to (not for a dry
 // run).
-func (p *Port) publishing(ctx context.Context, o ApplyOptions, st *store.Store, plan *planner.Plan, nodes []*planner.Node) (*publish.Publisher, error) {
+func (p *Port) publishing(ctx context.Context, o ApplyOptions, st *store.Store, jobs []*executor.Job) (*pubrepo.Publisher, error) {
 	live := o.DryRun == nil
 	pub, err := p.publisher(ctx, st, o.ForceUnconditional, live)
 	if err != nil {
@@ -257,9 +256,9 @@ func (p *Port) publishing(ctx context.Context, o ApplyOptions, st *store.Store, 
 		return pub, nil
 	}
 	var repos []string
-	for _, n := range nodes {
-		if n.Publish != "" && !slices.Contains(repos, n.Publish) {
-			repos = append(repos, n.Publish)
+	for _, j := range jobs {
+		if j.Publish != "" && !slices.Contains(repos, j.Publish) {
+			repos = append(repos, j.Publish)
 		}
 	}
 	if err := p.checkRepos(ctx, st, pub, repos); err != nil {
