@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/executor"
+	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
 	"github.com/portmake/portmake/store"
 )
@@ -29,7 +30,10 @@ type ApplyOptions struct {
 	// cancels the apply with ErrCancelled.
 	Approve func() (bool, error)
 
-	Jobs          int      // concurrent builds; 0 takes build.jobs
+	// Jobs is how many builds run at once: 0 takes build.jobs, a negative
+	// number means no limit (slurm backend only: the cluster queues).
+	Jobs          int
+	JobsAuto      bool     // -j auto: follow the machine's load (local backend)
 	Replace       []string // rebuild these pkgbases even when built and published with the same hash
 	Target        []string // build only these pkgbases and what they need
 	Exclude       []string // leave these globs out, and what depends on them
@@ -148,6 +152,9 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 	}
 	ex.Progress = prog
 	if ex.Synced, err = p.syncAnyFor(ctx, o, ex, plan); err != nil {
+		return nil, err
+	}
+	if err := p.footprints(ctx, jobs); err != nil {
 		return nil, err
 	}
 	if o.DryRun == nil {
@@ -280,15 +287,17 @@ func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, pl
 	pf := p.pf
 	ex := &executor.Executor{Log: p.log, Rehash: idx.rehash}
 	ex.Options = executor.Options{
-		Jobs: pf.Build.Jobs, StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
+		StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
 		Retries: pf.Build.Retries, NoUpload: o.NoUpload, LogDir: pf.Build.Logs, KeepLogs: pf.Build.KeepLogs,
 		DryRun: o.DryRun, BuildDependentsOfFailed: sel.DependentsOfFailed,
 	}
-	if o.Jobs > 0 {
-		ex.Jobs = o.Jobs
+	if err := p.parallelism(o, &ex.Options); err != nil {
+		return nil, nil, err
 	}
-	switch pf.Build.Builder {
-	case "makechrootpkg":
+	switch {
+	case pf.Build.Backend == lang.BackendSlurm:
+		ex.Builder = p.slurmBuilder(o)
+	case pf.Build.Builder == "makechrootpkg":
 		c := &executor.Chroot{Dir: pf.Build.Chroot, PacmanConf: pf.PacmanConf(), MakepkgConf: pf.MakepkgConf(),
 			CacheDir: pf.Build.Cache, PkgDest: filepath.Join(p.stateDir, "pkg"), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveChroot: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure}
@@ -296,7 +305,7 @@ func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, pl
 			c.FreshCache = filepath.Join(p.stateDir, "nocache")
 		}
 		ex.Builder = c
-	case "makepkg":
+	case pf.Build.Builder == "makepkg":
 		m := &executor.Makepkg{WorkDir: filepath.Join(p.stateDir, "build"), PkgDest: filepath.Join(p.stateDir, "pkg"),
 			SrcDest: filepath.Join(p.stateDir, "srcdest"), MakepkgConf: pf.MakepkgConf(), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveBuildDir: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure, Log: ex.Log}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/portmake/portmake/engine"
@@ -16,20 +17,20 @@ import (
 // ApplyCmd builds the stale nodes of a plan and publishes them.
 type ApplyCmd struct {
 	PlanFlags
-	PlanID           int64    `arg:"" optional:"" name:"plan-id" help:"Apply this stored plan (refused when stale) instead of planning now."`
-	AutoApprove      bool     `name:"auto-approve" help:"Do not ask for confirmation."`
-	Jobs             int      `short:"j" help:"Concurrent builds (default: build.jobs)."`
-	Replace          []string `sep:"," help:"Rebuild these pkgbases even when a published build with the same hash exists." placeholder:"PKG"`
-	Target           []string `sep:"," help:"Build only these pkgbases and what they need." placeholder:"PKG"`
-	StopOnFailure    bool     `name:"stop-on-failure" help:"Stop starting builds after the first failure (default: keep going)."`
-	KeepGoing        bool     `name:"keep-going" help:"Keep building everything independent of a failure (the default)."`
-	RetryFailed      bool     `name:"retry-failed" help:"Retry builds that failed before with the same hash."`
-	NoUpload         bool     `name:"no-upload" help:"Build without publishing."`
+	PlanID        int64    `arg:"" optional:"" name:"plan-id" help:"Apply this stored plan (refused when stale) instead of planning now."`
+	AutoApprove   bool     `name:"auto-approve" help:"Do not ask for confirmation."`
+	Jobs          string   `short:"j" help:"Concurrent builds: N, auto (follow this machine's load), or 0 for no limit with the slurm backend (default: build.jobs)." placeholder:"N|auto"`
+	Replace       []string `sep:"," help:"Rebuild these pkgbases even when a published build with the same hash exists." placeholder:"PKG"`
+	Target        []string `sep:"," help:"Build only these pkgbases and what they need." placeholder:"PKG"`
+	StopOnFailure bool     `name:"stop-on-failure" help:"Stop starting builds after the first failure (default: keep going)."`
+	KeepGoing     bool     `name:"keep-going" help:"Keep building everything independent of a failure (the default)."`
+	RetryFailed   bool     `name:"retry-failed" help:"Retry builds that failed before with the same hash."`
+	NoUpload      bool     `name:"no-upload" help:"Build without publishing."`
 	// ForceUnconditional is for S3 stores without conditional writes.
 	ForceUnconditional bool `name:"force-unconditional" help:"Publish to an S3 store that does not honour conditional writes (safe only with one publisher)."`
-	DryRun           bool     `name:"dry-run" help:"Print the builder and publish commands instead of running them."`
-	PreserveChroot   bool     `name:"preserve-chroot" help:"Keep every build's working copy."`
-	CleanupOnFailure bool     `name:"cleanup-on-failure" help:"Remove the working copy of failed builds too."`
+	DryRun             bool `name:"dry-run" help:"Print the builder and publish commands instead of running them."`
+	PreserveChroot     bool `name:"preserve-chroot" help:"Keep every build's working copy."`
+	CleanupOnFailure   bool `name:"cleanup-on-failure" help:"Remove the working copy of failed builds too."`
 	// A pointer: unset takes the Portfile's build.build_dependents_of_failed.
 	BuildDependentsOfFailed *bool  `name:"build-dependents-of-failed" negatable:"" help:"Build what needs a failed build anyway, against the target's binaries for it (default: build.build_dependents_of_failed)."`
 	NoCache                 bool   `name:"no-cache" help:"Start every build with an empty package cache (makepkg builder: an empty source cache)."`
@@ -49,8 +50,12 @@ func (c *ApplyCmd) Run(env *Env, g *Globals) error {
 		return err
 	}
 	defer p.Close()
+	jobs, auto, err := parseJobs(c.Jobs)
+	if err != nil {
+		return err
+	}
 	o := engine.ApplyOptions{
-		PlanID: c.PlanID, Plan: c.options(), Jobs: c.Jobs, Replace: c.Replace, Target: c.Target, Exclude: c.Exclude,
+		PlanID: c.PlanID, Plan: c.options(), Jobs: jobs, JobsAuto: auto, Replace: c.Replace, Target: c.Target, Exclude: c.Exclude,
 		StopOnFailure: c.StopOnFailure, RetryFailed: c.RetryFailed, NoUpload: c.NoUpload, ForceUnconditional: c.ForceUnconditional,
 		PreserveChroot: c.PreserveChroot, CleanupOnFailure: c.CleanupOnFailure,
 		BuildDependentsOfFailed: c.BuildDependentsOfFailed, NoCache: c.NoCache, StartFrom: c.StartFrom, Only: c.Only,
@@ -100,4 +105,23 @@ func confirm(env *Env) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
+}
+
+// parseJobs reads -j: a number (0: no limit, as engine.ApplyOptions.Jobs
+// < 0), or auto.
+func parseJobs(s string) (jobs int, auto bool, err error) {
+	switch s {
+	case "":
+		return 0, false, nil
+	case "auto":
+		return 0, true, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 256 {
+		return 0, false, fmt.Errorf("-j %s: want a number of builds from 0 to 256, or auto", s)
+	}
+	if n == 0 {
+		return -1, false, nil
+	}
+	return n, false, nil
 }

@@ -41,6 +41,8 @@ type CLI struct {
 	History  HistoryCmd  `cmd:"" help:"Show past builds: duration, peak RSS, result, log."`
 	Verify   VerifyCmd   `cmd:"" help:"Compare the published repositories with their databases; --repair fixes them."`
 	Promote  PromoteCmd  `cmd:"" help:"Move packages from testing to stable, gated on their dependencies."`
+
+	BuildNode BuildNodeCmd `cmd:"" name:"build-node" help:"Build one staged attempt on a build node (what a Slurm job runs)."`
 }
 
 // Globals are the flags shared by every command that reads a Portfile.
