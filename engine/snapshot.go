@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portmake/portmake/alpm/syncdb"
@@ -77,20 +79,23 @@ func (p *Port) fetch(ctx context.Context, refresh, upstreamTesting, targetTestin
 func (s *snapshot) read(cacheDir string) ([]*syncdb.Index, error) {
 	dbs := make([]*syncdb.Index, len(s.refs))
 	errs := make([]error, len(s.refs))
-	done := make(chan int)
+	// As many readers as CPUs: more only hold more decompression buffers
+	// and half-built indexes in memory at once.
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
 	for i := range s.refs {
+		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
+			defer func() { <-sem; wg.Done() }()
 			db, err := syncdb.LoadIndex(s.results[i].Path, s.results[i].SHA256, cacheDir)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", fetch.Redact(s.refs[i].url), err)
 			}
 			dbs[i], errs[i] = db, err
-			done <- i
 		}()
 	}
-	for range s.refs {
-		<-done
-	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -123,7 +128,9 @@ func checkDB(url, path string) error {
 		return err
 	}
 	defer f.Close()
-	_, err = syncdb.Read(f, url)
+	// The index reader accepts and refuses exactly what the full reader
+	// does, keeping a fraction of each entry.
+	_, err = syncdb.ReadIndex(f, url, syncdb.Limits{})
 	return err
 }
 
