@@ -15,6 +15,7 @@ import (
 
 	"github.com/portmake/portmake/alpm"
 	"github.com/portmake/portmake/internal/archweb"
+	"github.com/portmake/portmake/internal/fsutil"
 	"github.com/portmake/portmake/internal/porttest"
 	"github.com/portmake/portmake/internal/testutil"
 )
@@ -65,8 +66,19 @@ func TestPlanFullSize(t *testing.T) {
 	bin := filepath.Join(base, "portmake")
 	if b := os.Getenv("PORTMAKE_PERF_BIN"); b != "" {
 		bin = b // another build, to compare
-	} else if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	} else {
+		// The linker writes its output through a memory map, which leaves
+		// the file's pages in the page cache in large folios; every fault
+		// then maps more of the binary, and a freshly linked portmake
+		// measured 9 MiB more peak RSS than the same bytes copied.
+		// Measure a copy, as an installed binary would be.
+		linked := filepath.Join(base, "portmake.linked")
+		if out, err := exec.Command("go", "build", "-o", linked, ".").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		if err := fsutil.CopyFile(linked, bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pkgs0, repos0 := archweb.Load(t)
 	for _, scale := range scales {
