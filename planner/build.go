@@ -265,6 +265,10 @@ func (w *world) diff() error {
 		}
 	}
 	list := w.blacklistEntries()
+	dependents, err := w.rebuildDependents()
+	if err != nil {
+		return err
+	}
 
 	for _, name := range w.names {
 		b := w.bases[name]
@@ -308,6 +312,9 @@ func (w *world) diff() error {
 		}
 		if rebuild[b.up.pair] {
 			b.initial = append(b.initial, Reason{Kind: ReasonRebuildRepo, Detail: "--rebuild-repo " + in.Repos[b.up.pair].Name})
+		}
+		if r, ok := dependents[name]; ok {
+			b.initial = append(b.initial, r)
 		}
 		if len(b.initial) > 0 && toolchain[name] {
 			if in.Options.Bootstrap {
@@ -713,6 +720,7 @@ func cloneOptions(o Options) Options {
 	o.Packages = slices.Clone(o.Packages)
 	o.RebuildRepos = slices.Clone(o.RebuildRepos)
 	o.Exclude = slices.Clone(o.Exclude)
+	o.RebuildDependents = slices.Clone(o.RebuildDependents)
 	return o
 }
 

@@ -10,11 +10,13 @@ const (
 	ReasonOutdated
 	ReasonRebuildRepo
 	ReasonMissingDependency
+	ReasonRebuildDependents
 )
 
 var reasonText = [...]string{
 	ReasonForced: "forced", ReasonNewSource: "new-source", ReasonOutdated: "outdated",
 	ReasonRebuildRepo: "rebuild-repo", ReasonMissingDependency: "missing-dependency",
+	ReasonRebuildDependents: "rebuild-dependents",
 }
 
 func (k ReasonKind) String() string {

@@ -134,6 +134,13 @@ type Options struct {
 	Missing       bool     // list upstream pkgbases absent from the target
 	NoCheck       bool     // drop checkdepends and build everything with --nocheck
 	Exclude       []string // extra blacklist globs for this run
+
+	// RebuildDependents rebuilds the pkgbases that need these pkgnames or
+	// pkgbases (depends or makedepends, see depgraph.go), for example
+	// after a soname bump; DependentsDepth limits how many levels of
+	// dependents (1: direct only; 0: all).
+	RebuildDependents []string
+	DependentsDepth   int
 }
 
 // BuildEnv is the build settings that change a build's output. The file
