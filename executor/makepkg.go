@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/portmake/portmake/internal/fsutil"
 )
 
 // Makepkg builds with plain makepkg inside bubblewrap, for hosts without
@@ -209,7 +211,7 @@ func (m *Makepkg) Build(ctx context.Context, j *Job, log io.Writer, deps []strin
 	if err := os.RemoveAll(dir); err != nil {
 		return out, fmt.Errorf("remove stale build dir: %w", err)
 	}
-	if err := copyTree(j.SourceDir, dir); err != nil {
+	if err := fsutil.CopyTree(j.SourceDir, dir, nil); err != nil {
 		return out, fmt.Errorf("copy %s to the build dir: %w", j.SourceDir, err)
 	}
 	for _, d := range []string{m.outDir(j), m.srcDest(j)} {

@@ -80,8 +80,7 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: RepoAdd{}}
 	rec := newMemRecorder()
 	logs := t.TempDir()
-	var progress bytes.Buffer
-	e := &Executor{Builder: b, Publisher: pub, Recorder: rec, Progress: NewPlainProgress(&progress), Options: Options{Jobs: 2, LogDir: logs, KeepLogs: 3}}
+	e := &Executor{Builder: b, Publisher: pub, Recorder: rec, Options: Options{Jobs: 2, LogDir: logs, KeepLogs: 3}}
 	j := &Job{ID: "hash1", Pkgbase: "pmdemo", Version: "1.0-1", SourceDir: src, Publish: "port", Arch: "x86_64"}
 	s, err := e.Run(context.Background(), []*Job{j})
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -567,54 +566,6 @@ func TestMalformedJobs(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
-	}
-}
-
-func TestPlainProgress(t *testing.T) {
-	var out bytes.Buffer
-	jobs := []*Job{job("a"), job("b", "a"), job("c")}
-	jobs[2].Priority = 1
-	f := &fakeBuilder{fail: map[string]bool{"a": true}}
-	run(t, &Executor{Builder: f, Progress: NewPlainProgress(&out), Options: Options{Jobs: 1}}, jobs)
-	got := out.String()
-	for _, want := range []string{
-		"apply: 3 jobs, 1 at a time\n",
-		"[0/3] start   c 1.0-1\n",
-		"[1/3] built   c 1.0-1 in ",
-		"[2/3] failed  a 1.0-1 after ",
-		"[3/3] skipped b 1.0-1: dependency a failed\n",
-		"1 built, 1 failed, 1 skipped, 0 up to date in ",
-		"Failed:\n  a 1.0-1: failed: a: make: *** [all] Error 2\n",
-		"Skipped:\n  b 1.0-1: dependency a failed\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("progress lacks %q:\n%s", want, got)
-		}
-	}
-}
-
-func TestTTYProgress(t *testing.T) {
-	var out bytes.Buffer
-	p := NewTTYProgress(&out)
-	now := time.Unix(1000, 0)
-	p.now = func() time.Time { return now }
-	p.Every = time.Hour
-	a, b, c := job("a"), job("b"), job("c")
-	a.ExpectedDuration, b.ExpectedDuration = 60*time.Second, 120*time.Second
-	p.Begin([]*Job{a, b, c}, 2)
-	p.Started(a, 1, now)
-	p.Started(b, 1, now)
-	now = now.Add(30 * time.Second)
-	p.Finished(a, &Result{Outcome: Built, Duration: 30 * time.Second})
-	// b: 90s left; c: no history, counts as the mean 90s: 180s / 2 slots.
-	frame := out.String()[strings.LastIndex(out.String(), "built "):]
-	want := "built   a 1.0-1 in 30s\n  building b 1.0-1  30s / ~2m0s\n[1/3] 1 running, 0 failed, ETA 1m30s\n"
-	if frame != want {
-		t.Errorf("frame %q, want %q", frame, want)
-	}
-	p.End(&Summary{Jobs: []*Job{a}, Results: map[string]*Result{"a": {Outcome: Built}}})
-	if !strings.Contains(out.String(), "\x1b[2A\r\x1b[J\n1 built, 0 failed") {
-		t.Errorf("End did not erase the live block: %q", out.String())
 	}
 }
 

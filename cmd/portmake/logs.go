@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/portmake/portmake/executor"
-	"github.com/portmake/portmake/store"
+	"github.com/portmake/portmake/engine"
+	"github.com/portmake/portmake/ui"
 )
 
 // LogsCmd prints or follows the latest build log of a pkgbase.
@@ -17,19 +16,17 @@ type LogsCmd struct {
 }
 
 func (c *LogsCmd) Run(env *Env, g *Globals) error {
-	pf, err := loadPortfile(env, g)
+	p, err := openPort(env, g)
 	if err != nil {
 		return err
 	}
-	path, err := executor.LatestLog(pf.Build.Logs, c.Package)
+	defer p.Close()
+	path, err := p.LatestLog(c.Package)
 	if err != nil {
 		return err
-	}
-	if path == "" {
-		return fmt.Errorf("logs: no build log of %s in %s", c.Package, pf.Build.Logs)
 	}
 	if c.Follow {
-		return executor.FollowLog(env.Ctx, path, env.Stdout)
+		return engine.FollowLog(env.Ctx, path, env.Stdout)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -44,26 +41,21 @@ func (c *LogsCmd) Run(env *Env, g *Globals) error {
 type StatusCmd struct{}
 
 func (c *StatusCmd) Run(env *Env, g *Globals) error {
-	s, err := openSession(env, g)
+	p, err := openPort(env, g)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	a, err := s.st.LastApply(env.Ctx)
+	defer p.Close()
+	s, err := p.Status(env.Ctx)
 	if err != nil {
 		return err
 	}
-	if a == nil {
+	if s.Apply == nil {
 		fmt.Fprintln(env.Stdout, "No apply yet.")
 		return nil
 	}
-	fmt.Fprintf(env.Stdout, "Apply %d of plan %d (pid %d), %s, started %s\n", a.ID, a.PlanID, a.PID, a.Status,
-		a.StartedAt.Local().Format(time.DateTime))
-	builds, err := s.st.Builds(env.Ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	writeBuilds(env.Stdout, builds)
+	ui.WriteApply(env.Stdout, s.Apply)
+	ui.WriteBuilds(env.Stdout, s.Builds)
 	return nil
 }
 
@@ -74,12 +66,12 @@ type HistoryCmd struct {
 }
 
 func (c *HistoryCmd) Run(env *Env, g *Globals) error {
-	s, err := openSession(env, g)
+	p, err := openPort(env, g)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	builds, err := s.st.History(env.Ctx, c.Package, c.Limit)
+	defer p.Close()
+	builds, err := p.History(env.Ctx, c.Package, c.Limit)
 	if err != nil {
 		return err
 	}
@@ -87,25 +79,6 @@ func (c *HistoryCmd) Run(env *Env, g *Globals) error {
 		fmt.Fprintln(env.Stdout, "No builds yet.")
 		return nil
 	}
-	writeBuilds(env.Stdout, builds)
+	ui.WriteBuilds(env.Stdout, builds)
 	return nil
-}
-
-func writeBuilds(w io.Writer, builds []store.Build) {
-	for _, b := range builds {
-		status := b.Status
-		if b.Published() {
-			status += ",published"
-		}
-		rss := "-"
-		if b.PeakRSS > 0 {
-			rss = fmt.Sprintf("%dMiB", b.PeakRSS>>20)
-		}
-		fmt.Fprintf(w, "%s  %-24s %-20s stage %d  %-20s %8s  rss %6s  %s\n",
-			b.StartedAt.Local().Format(time.DateTime), b.Pkgbase, b.Version, b.Stage, status,
-			b.Duration.Round(time.Second), rss, b.LogPath)
-		if b.Error != "" {
-			fmt.Fprintf(w, "    error: %s\n", b.Error)
-		}
-	}
 }

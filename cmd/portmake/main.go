@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Stdin:  stdin,
 		Stdout: stdout,
 		Stderr: stderr,
-		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Log:    newLogger(stderr, level),
 	}
 	err = kctx.Run(env, &cli.Globals)
 	if err == nil {

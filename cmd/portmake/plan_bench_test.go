@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -15,8 +13,8 @@ import (
 
 	"github.com/portmake/portmake/alpm"
 	"github.com/portmake/portmake/internal/archweb"
+	"github.com/portmake/portmake/internal/porttest"
 	"github.com/portmake/portmake/internal/testutil"
-	"github.com/portmake/portmake/sources"
 )
 
 // TestPlanFullSize times the whole `portmake plan` command, as a separate
@@ -64,7 +62,7 @@ func TestPlanFullSize(t *testing.T) {
 		writeDB(t, filepath.Join(dir, "tg", n+".db.tar.gz"), tg[n])
 		fmt.Fprintf(&portfile, "repo %q {\n  upstream = \"up/%s.db.tar.gz\"\n  target = \"tg/%s.db.tar.gz\"\n  publish = \"%s-testing\"\n}\n", n, n, n, n)
 	}
-	state := makeStateRepo(t, filepath.Join(dir, "state"), pkgs, repos)
+	state := porttest.MakeStateRepo(t, filepath.Join(dir, "state"), pkgs, repos, "x86_64")
 	fmt.Fprintf(&portfile, "sources {\n  packaging = \"file:///nonexistent/{project}.git\"\n  state = \"file://%s\"\n}\n", state)
 	portfile.WriteString("build {\n  builder = \"makepkg\"\n}\n")
 	os.WriteFile(filepath.Join(dir, "Portfile.hcl"), []byte(portfile.String()), 0o644)
@@ -145,37 +143,4 @@ func writeDB(t *testing.T, path string, pkgs []*alpm.Package) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// makeStateRepo commits one `pkgbase version tag commit` file per upstream
-// pkgbase, as Arch's packaging state repository holds them.
-func makeStateRepo(t *testing.T, dir string, pkgs []*alpm.Package, repos []string) string {
-	t.Helper()
-	best := map[string]*alpm.Package{}
-	repoOf := map[string]string{}
-	for i, p := range pkgs {
-		if b := best[p.Base]; b == nil || alpm.Compare(p.Version, b.Version) > 0 {
-			best[p.Base], repoOf[p.Base] = p, repos[i]
-		}
-	}
-	for base, p := range best {
-		sum := sha1.Sum([]byte(base + p.Version))
-		d := filepath.Join(dir, repoOf[base]+"-x86_64")
-		os.MkdirAll(d, 0o755)
-		line := fmt.Sprintf("%s %s %s %s\n", base, p.Version, sources.VersionTag(p.Version), hex.EncodeToString(sum[:]))
-		os.WriteFile(filepath.Join(d, base), []byte(line), 0o644)
-	}
-	for _, args := range [][]string{
-		{"init", "-q", dir},
-		{"-C", dir, "add", "-A"},
-		{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "gc.auto=0", "commit", "-qm", "state"},
-		// A served repository is packed; packing now also keeps a detached
-		// auto gc from running during the timed plans.
-		{"-C", dir, "gc", "--quiet"},
-	} {
-		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	return dir
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -8,53 +9,49 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
 
+	"github.com/portmake/portmake/engine"
 	"github.com/portmake/portmake/lang"
 )
 
-// loadPortfile is how every Portfile-reading command starts: it reads the
-// -f file with --var, --var-file and PORTMAKE_VAR_* applied, renders every
-// diagnostic (warnings too) to stderr, and fails when there is an error.
-func loadPortfile(env *Env, g *Globals) (*lang.Portfile, error) {
-	opts, err := loadOptions(g)
-	if err != nil {
-		return nil, err
-	}
-	env.Log.Debug("load Portfile", "file", g.File, "vars", len(opts.Vars), "var_files", len(opts.VarFiles))
-	pf, diags := lang.Load(g.File, opts)
-	if len(diags) > 0 {
-		width, color := diagStyle(env)
-		if werr := lang.WriteDiagnostics(env.Stderr, pf.Files, diags, width, color); werr != nil {
-			return nil, fmt.Errorf("write diagnostics: %w", werr)
-		}
-	}
-	if diags.HasErrors() {
-		n := 0
-		for _, d := range diags {
-			if d.Severity == hcl.DiagError {
-				n++
-			}
-		}
-		return nil, fmt.Errorf("%s: %d error%s", g.File, n, plural(n))
-	}
-	env.Log.Debug("Portfile loaded", "arch", pf.Arch(), "repos", len(pf.Repos), "hash", pf.Hash)
-	return pf, nil
-}
-
-// loadOptions turns the global flags into lang.LoadOptions.
-func loadOptions(g *Globals) (lang.LoadOptions, error) {
-	opts := lang.LoadOptions{
-		Vars:     map[string]string{},
-		VarFiles: g.VarFile,
-		Env:      os.Getenv,
-	}
+// openPort is how every Portfile-reading command starts: it opens the -f
+// Portfile with --var, --var-file and PORTMAKE_VAR_* applied, renders
+// every diagnostic (warnings too) to stderr, and fails when there is an
+// error.
+func openPort(env *Env, g *Globals) (*engine.Port, error) {
+	vars := map[string]string{}
 	for _, kv := range g.Var {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
-			return opts, fmt.Errorf("--var %q: want NAME=VALUE", kv)
+			return nil, fmt.Errorf("--var %q: want NAME=VALUE", kv)
 		}
-		opts.Vars[name] = value
+		vars[name] = value
 	}
-	return opts, nil
+	p, err := engine.Open(g.File, engine.Options{Vars: vars, VarFiles: g.VarFile, Getenv: os.Getenv, Log: env.Log})
+	var le *engine.LoadError
+	if errors.As(err, &le) {
+		if werr := writeDiagnostics(env, le.Files, le.Diags); werr != nil {
+			return nil, werr
+		}
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if files, diags := p.Diagnostics(); len(diags) > 0 {
+		if err := writeDiagnostics(env, files, diags); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func writeDiagnostics(env *Env, files map[string]*hcl.File, diags hcl.Diagnostics) error {
+	width, color := diagStyle(env)
+	if err := lang.WriteDiagnostics(env.Stderr, files, diags, width, color); err != nil {
+		return fmt.Errorf("write diagnostics: %w", err)
+	}
+	return nil
 }
 
 // diagStyle wraps and colours diagnostics only on a terminal, so that logs
@@ -71,9 +68,8 @@ func diagStyle(env *Env) (width uint, color bool) {
 	return uint(w), os.Getenv("NO_COLOR") == ""
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,4 +1,8 @@
-package executor
+// Package ui renders what an apply does for people: the live progress on
+// a terminal, plain progress lines for logs and pipes, the final summary,
+// and tables of builds. It formats events the engine reports and does no
+// other work.
+package ui
 
 import (
 	"fmt"
@@ -7,21 +11,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portmake/portmake/engine"
 )
 
 // tally is the state both progress views share.
 type tally struct {
 	total, done, failed int
 	slots               int
-	meanKnown           time.Duration // mean expected duration of the jobs that have one
-	pending             map[*Job]bool // not started and not decided
-	running             map[*Job]time.Time
+	meanKnown           time.Duration        // mean expected duration of the jobs that have one
+	pending             map[*engine.Job]bool // not started and not decided
+	running             map[*engine.Job]time.Time
 }
 
-func (t *tally) begin(jobs []*Job, slots int) {
+func (t *tally) begin(jobs []*engine.Job, slots int) {
 	t.total, t.slots = len(jobs), max(slots, 1)
-	t.running = map[*Job]time.Time{}
-	t.pending = make(map[*Job]bool, len(jobs))
+	t.running = map[*engine.Job]time.Time{}
+	t.pending = make(map[*engine.Job]bool, len(jobs))
 	var sum time.Duration
 	known := 0
 	for _, j := range jobs {
@@ -44,7 +50,7 @@ func (t *tally) eta(now time.Time) (time.Duration, bool) {
 	if t.meanKnown == 0 {
 		return 0, false
 	}
-	expect := func(j *Job) time.Duration {
+	expect := func(j *engine.Job) time.Duration {
 		if j.ExpectedDuration > 0 {
 			return j.ExpectedDuration
 		}
@@ -62,42 +68,42 @@ func (t *tally) eta(now time.Time) (time.Duration, bool) {
 	return work / time.Duration(t.slots), true
 }
 
-func (t *tally) started(j *Job, at time.Time) {
+func (t *tally) started(j *engine.Job, at time.Time) {
 	delete(t.pending, j)
 	t.running[j] = at
 }
 
-func (t *tally) finished(j *Job, r *Result) {
+func (t *tally) finished(j *engine.Job, r *engine.Result) {
 	delete(t.pending, j)
 	delete(t.running, j)
 	t.done++
-	if !r.Outcome.OK() && r.Outcome != Skipped {
+	if !r.Outcome.OK() && r.Outcome != engine.Skipped {
 		t.failed++
 	}
 }
 
-func eventLine(j *Job, r *Result, dry bool) string {
-	name := display(j) + " " + j.Version
+func eventLine(j *engine.Job, r *engine.Result, dry bool) string {
+	name := label(j) + " " + j.Version
 	switch r.Outcome {
-	case Built:
+	case engine.Built:
 		if dry {
 			return "would build " + name
 		}
 		return fmt.Sprintf("built   %s in %s", name, short(r.Duration))
-	case UpToDate:
+	case engine.UpToDate:
 		return "up to date " + name
-	case Skipped:
+	case engine.Skipped:
 		return fmt.Sprintf("skipped %s: %s", name, r.Reason)
-	case Remembered:
+	case engine.Remembered:
 		return fmt.Sprintf("failed  %s: %s", name, r.Reason)
-	case Aborted:
+	case engine.Aborted:
 		return fmt.Sprintf("aborted %s after %s%s", name, short(r.Duration), logSuffix(r))
 	default:
 		return fmt.Sprintf("failed  %s after %s: %v%s", name, short(r.Duration), r.Err, logSuffix(r))
 	}
 }
 
-func logSuffix(r *Result) string {
+func logSuffix(r *engine.Result) string {
 	if r.LogPath == "" {
 		return ""
 	}
@@ -125,27 +131,27 @@ type PlainProgress struct {
 // NewPlainProgress returns a Progress that writes plain lines to w.
 func NewPlainProgress(w io.Writer) *PlainProgress { return &PlainProgress{W: w} }
 
-func (p *PlainProgress) Begin(jobs []*Job, slots int) {
+func (p *PlainProgress) Begin(jobs []*engine.Job, slots int) {
 	p.t.begin(jobs, slots)
 	fmt.Fprintf(p.W, "apply: %d jobs, %d at a time\n", len(jobs), max(slots, 1))
 }
 
-func (p *PlainProgress) Started(j *Job, attempt int, at time.Time) {
+func (p *PlainProgress) Started(j *engine.Job, attempt int, at time.Time) {
 	p.t.started(j, at)
 	what := "start  "
 	if attempt > 1 {
 		what = fmt.Sprintf("retry %d", attempt)
 	}
-	fmt.Fprintf(p.W, "[%*d/%d] %s %s %s\n", digits(p.t.total), p.t.done, p.t.total, what, display(j), j.Version)
+	fmt.Fprintf(p.W, "[%*d/%d] %s %s %s\n", digits(p.t.total), p.t.done, p.t.total, what, label(j), j.Version)
 }
 
-func (p *PlainProgress) Finished(j *Job, r *Result) {
+func (p *PlainProgress) Finished(j *engine.Job, r *engine.Result) {
 	p.t.finished(j, r)
 	p.dry = p.dry || r.Reason == "dry run"
 	fmt.Fprintf(p.W, "[%*d/%d] %s\n", digits(p.t.total), p.t.done, p.t.total, eventLine(j, r, p.dry))
 }
 
-func (p *PlainProgress) End(s *Summary) { WriteSummary(p.W, s) }
+func (p *PlainProgress) End(s *engine.Summary) { WriteSummary(p.W, s) }
 
 func digits(n int) int { return len(fmt.Sprint(n)) }
 
@@ -170,7 +176,7 @@ func NewTTYProgress(w io.Writer) *TTYProgress {
 	return &TTYProgress{W: w, Every: time.Second, now: time.Now}
 }
 
-func (p *TTYProgress) Begin(jobs []*Job, slots int) {
+func (p *TTYProgress) Begin(jobs []*engine.Job, slots int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.now == nil {
@@ -201,14 +207,14 @@ func (p *TTYProgress) Begin(jobs []*Job, slots int) {
 	p.redraw("")
 }
 
-func (p *TTYProgress) Started(j *Job, attempt int, at time.Time) {
+func (p *TTYProgress) Started(j *engine.Job, attempt int, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.t.started(j, at)
 	p.redraw("")
 }
 
-func (p *TTYProgress) Finished(j *Job, r *Result) {
+func (p *TTYProgress) Finished(j *engine.Job, r *engine.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.t.finished(j, r)
@@ -216,7 +222,7 @@ func (p *TTYProgress) Finished(j *Job, r *Result) {
 	p.redraw(eventLine(j, r, p.dry))
 }
 
-func (p *TTYProgress) End(s *Summary) {
+func (p *TTYProgress) End(s *engine.Summary) {
 	if p.stop != nil {
 		close(p.stop)
 		p.wg.Wait()
@@ -250,7 +256,7 @@ func (p *TTYProgress) redraw(line string) {
 	}
 	now := p.now()
 	type run struct {
-		j     *Job
+		j     *engine.Job
 		start time.Time
 	}
 	var runs []run
@@ -259,7 +265,7 @@ func (p *TTYProgress) redraw(line string) {
 	}
 	slices.SortFunc(runs, func(a, b run) int { return a.start.Compare(b.start) })
 	for _, r := range runs {
-		fmt.Fprintf(&b, "  building %s %s  %s", display(r.j), r.j.Version, short(now.Sub(r.start).Truncate(time.Second)))
+		fmt.Fprintf(&b, "  building %s %s  %s", label(r.j), r.j.Version, short(now.Sub(r.start).Truncate(time.Second)))
 		if r.j.ExpectedDuration > 0 {
 			fmt.Fprintf(&b, " / ~%s", short(r.j.ExpectedDuration))
 		}
@@ -276,13 +282,13 @@ func (p *TTYProgress) redraw(line string) {
 
 // WriteSummary prints the final summary of a run: the counts, then every
 // failure with its log and every skip with its reason.
-func WriteSummary(w io.Writer, s *Summary) {
+func WriteSummary(w io.Writer, s *engine.Summary) {
 	built := "built"
 	if s.DryRun {
 		built = "to build"
 	}
-	fmt.Fprintf(w, "\n%d %s, %d failed, %d skipped, %d up to date", s.Count(Built), built,
-		s.Count(Failed)+s.Count(Remembered)+s.Count(Aborted), s.Count(Skipped), s.Count(UpToDate))
+	fmt.Fprintf(w, "\n%d %s, %d failed, %d skipped, %d up to date", s.Count(engine.Built), built,
+		s.Count(engine.Failed)+s.Count(engine.Remembered)+s.Count(engine.Aborted), s.Count(engine.Skipped), s.Count(engine.UpToDate))
 	if !s.DryRun {
 		fmt.Fprintf(w, " in %s", short(s.Wall))
 	}
@@ -294,12 +300,12 @@ func WriteSummary(w io.Writer, s *Summary) {
 			continue
 		}
 		switch r.Outcome {
-		case Failed, Aborted:
-			failed = append(failed, fmt.Sprintf("  %s %s: %s: %v%s", display(j), j.Version, r.Outcome, r.Err, logSuffix(r)))
-		case Remembered:
-			failed = append(failed, fmt.Sprintf("  %s %s: %s", display(j), j.Version, r.Reason))
-		case Skipped:
-			skipped = append(skipped, fmt.Sprintf("  %s %s: %s", display(j), j.Version, r.Reason))
+		case engine.Failed, engine.Aborted:
+			failed = append(failed, fmt.Sprintf("  %s %s: %s: %v%s", label(j), j.Version, r.Outcome, r.Err, logSuffix(r)))
+		case engine.Remembered:
+			failed = append(failed, fmt.Sprintf("  %s %s: %s", label(j), j.Version, r.Reason))
+		case engine.Skipped:
+			skipped = append(skipped, fmt.Sprintf("  %s %s: %s", label(j), j.Version, r.Reason))
 		}
 	}
 	if len(failed) > 0 {
@@ -314,4 +320,13 @@ func WriteSummary(w io.Writer, s *Summary) {
 			fmt.Fprintln(w, l)
 		}
 	}
+}
+
+// label names a job the way every line shows it: the pkgbase, and its
+// stage inside a cycle.
+func label(j *engine.Job) string {
+	if j.Stage > 0 {
+		return fmt.Sprintf("%s (stage %d)", j.Pkgbase, j.Stage)
+	}
+	return j.Pkgbase
 }

@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/planner/view"
+	"github.com/portmake/portmake/store"
+)
+
+// PlanOptions are the planning options shared by plan and apply.
+type PlanOptions struct {
+	// Refresh downloads the repository databases again; false plans from
+	// the cached copies only.
+	Refresh         bool
+	UpstreamTesting bool     // overlay the upstream testing repositories
+	TargetTesting   bool     // overlay the target testing repositories
+	Packages        []string // force these pkgnames or pkgbases into the plan
+	RebuildRepo     []string // rebuild every pkgbase of these repositories
+	PreserveOrder   bool     // build the Packages in the given order
+	SingleStage     bool     // build each dependency cycle once
+	Bootstrap       bool     // plan the build.bootstrap toolchain as its own sub-plan
+	Missing         bool     // list upstream pkgbases the target lacks
+	NoCheck         bool     // ignore checkdepends, build everything with --nocheck
+	Exclude         []string // blacklist these globs for this run
+	// CommandLine is recorded with the plan, for `portmake plans`.
+	CommandLine []string
+}
+
+// PlanResult is a plan with its id in the store.
+type PlanResult struct {
+	Plan *planner.Plan
+	ID   int64
+	// Reused is true when nothing the plan is made from changed since the
+	// stored plan ID was made, so it was returned instead of recomputed.
+	Reused bool
+}
+
+// Plan returns the plan for the current inputs, and its stored id. Like a
+// build system it first computes a key over every input the plan depends
+// on (the Portfile hash, the options, each database's checksum, the AUR
+// and local sources' identities and the state repository's head); when
+// the latest stored plan was made from the same key, that plan is
+// returned as it is (Reused) instead of being recomputed. Otherwise it
+// plans and saves the result.
+func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
+	st, err := p.Store()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	snap, err := p.fetch(ctx, o.Refresh, o.UpstreamTesting, o.TargetTesting)
+	if err != nil {
+		return nil, err
+	}
+	res := p.resolver(st)
+	newSources, err := p.newSources(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	key, memoOK := p.memoKey(ctx, o, snap, newSources)
+	memoPath := filepath.Join(p.stateDir, "plan.memo")
+	if memoOK {
+		if data, err := os.ReadFile(memoPath); err == nil {
+			k, idText, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
+			if stored, err := strconv.ParseInt(idText, 10, 64); err == nil && k == key {
+				if r, err := p.LoadPlan(ctx, stored); err == nil {
+					p.log.Debug("inputs unchanged: reusing plan", "id", r.ID, "took", time.Since(start).Round(time.Millisecond))
+					r.Reused = true
+					return r, nil
+				}
+			}
+		}
+	}
+	plan, err := p.buildPlan(ctx, o, snap, res, newSources)
+	if err != nil {
+		return nil, err
+	}
+	saveStart := time.Now()
+	id, err := savePlan(ctx, st, plan, view.SummaryLine(plan))
+	if err != nil {
+		return nil, fmt.Errorf("save plan: %w", err)
+	}
+	p.log.Debug("save plan", "id", id, "took", time.Since(saveStart).Round(time.Millisecond))
+	if memoOK {
+		// The memo only ever names a plan that is already saved; losing it
+		// costs a recomputation, nothing more.
+		if err := os.WriteFile(memoPath, fmt.Appendf(nil, "%s %d\n", key, id), 0o644); err != nil {
+			p.log.Warn("could not write the plan memo; the next plan recomputes", "err", err)
+		}
+	}
+	return &PlanResult{Plan: plan, ID: id}, nil
+}
+
+// memoKey hashes every input of a plan. ok is false when an input cannot be
+// pinned without planning: an override that follows a branch.
+func (p *Port) memoKey(ctx context.Context, o PlanOptions, snap *snapshot, newSources []planner.NewSource) (string, bool) {
+	for _, ov := range p.pf.Packages {
+		if ov.Branch != "" || (!ov.Git.IsZero() && ov.Tag == "" && ov.Commit == "") {
+			return "", false
+		}
+	}
+	h := sha256.New()
+	// Refresh only says where the databases come from; their checksums
+	// are in the key. The command line is a record, not an input.
+	key := o
+	key.Refresh, key.CommandLine = true, nil
+	flags, _ := json.Marshal(key)
+	fmt.Fprintf(h, "portmake-plan-memo-v1\nportfile %s\nflags %s\n", p.pf.Hash, flags)
+	for i, r := range snap.refs {
+		fmt.Fprintf(h, "db %s %t %s %s\n", r.side, r.test, r.url, snap.results[i].SHA256)
+	}
+	for _, ns := range newSources {
+		src := ns.Source
+		fmt.Fprintf(h, "source %s %s %s %s %s %s\n", ns.Repo, src.Recipe.Pkgbase, src.Kind, src.Commit, src.TreeHash, src.Recipe.Version)
+		for _, pr := range src.Patches {
+			fmt.Fprintf(h, "patch %s %s\n", pr.Name, pr.SHA256)
+		}
+	}
+	for _, ov := range p.pf.Packages {
+		refs, err := patchRefs(ov)
+		if err != nil {
+			return "", false
+		}
+		for _, pr := range refs {
+			fmt.Fprintf(h, "override-patch %s %s %s\n", ov.Name, pr.Name, pr.SHA256)
+		}
+	}
+	if !p.pf.Sources.State.IsZero() {
+		head, err := stateHead(ctx, p.pf.Sources.State.String())
+		if err != nil {
+			return "", false
+		}
+		fmt.Fprintf(h, "state %s\n", head)
+	}
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// savePlan stores plan and returns its id.
+func savePlan(ctx context.Context, st *store.Store, plan *planner.Plan, summary string) (int64, error) {
+	sp := &store.Plan{
+		PortfileHash: plan.Meta.PortfileHash,
+		CommandLine:  strings.Join(plan.Meta.CommandLine, " "),
+		Arch:         plan.Arch,
+		Summary:      summary,
+		EncodeDoc:    func() ([]byte, error) { return planner.Encode(plan) },
+	}
+	for _, d := range plan.Meta.DBs {
+		sp.Inputs = append(sp.Inputs, store.Input{Kind: "db:" + d.Side, Name: d.Repo, URL: d.URL, SHA256: d.SHA256})
+	}
+	for _, n := range plan.Nodes {
+		sp.Nodes = append(sp.Nodes, store.Node{Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo,
+			Reason: n.Reason.Kind.String(), ReasonDetail: n.Reason.Detail, Stage: n.Stage, Cycle: n.Cycle,
+			Hash: n.Hash, Priority: n.Priority})
+		for _, d := range n.Deps {
+			kinds := make([]string, len(d.Kinds))
+			for i, k := range d.Kinds {
+				kinds[i] = k.String()
+			}
+			sort.Strings(kinds)
+			sp.Edges = append(sp.Edges, store.Edge{From: n.ID, To: d.ID, Kind: strings.Join(kinds, ",")})
+		}
+	}
+	return st.SavePlan(ctx, sp)
+}
+
+// LoadPlan returns a stored plan (id <= 0: the latest).
+func (p *Port) LoadPlan(ctx context.Context, id int64) (*PlanResult, error) {
+	st, err := p.Store()
+	if err != nil {
+		return nil, err
+	}
+	sp, err := st.PlanDoc(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			if id <= 0 {
+				return nil, errors.New("no stored plan: run portmake plan first")
+			}
+			return nil, fmt.Errorf("no plan with id %d (see portmake plans)", id)
+		}
+		return nil, err
+	}
+	plan, err := planner.Decode(sp.Doc)
+	if err != nil {
+		return nil, fmt.Errorf("plan %d: %w", sp.ID, err)
+	}
+	return &PlanResult{Plan: plan, ID: sp.ID}, nil
+}
+
+// WithHashInputs recomputes the hash inputs of a stored plan's nodes
+// (stored plans keep them only implicitly), checking each against its
+// node's hash. JSON views and explain need them.
+func (r *PlanResult) WithHashInputs() error {
+	if err := r.Plan.RestoreHashInputs(); err != nil {
+		return fmt.Errorf("plan %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Plans lists the stored plans, newest first (limit <= 0: all).
+func (p *Port) Plans(ctx context.Context, limit int) ([]PlanSummary, error) {
+	st, err := p.Store()
+	if err != nil {
+		return nil, err
+	}
+	return st.Plans(ctx, limit)
+}

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/portmake/portmake/executor"
+	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/store"
+)
+
+// recorder writes every state change of a build to the store before and
+// after it happens, so a kill -9 leaves a state the next run understands.
+type recorder struct {
+	st      *store.Store
+	applyID int64
+	nodes   map[string]*planner.Node // by hash
+	replace map[string]bool
+}
+
+func (r *recorder) Started(ctx context.Context, j *executor.Job, attempt int, logPath string) (int64, error) {
+	ctx = context.WithoutCancel(ctx)
+	if n := r.nodes[j.ID]; n != nil {
+		kvs := make([]store.KV, len(n.HashInputs))
+		for i, h := range n.HashInputs {
+			kvs[i] = store.KV{Key: h.Key, Value: h.Value}
+		}
+		if err := r.st.RecordHashInputs(ctx, j.ID, kvs); err != nil {
+			return 0, err
+		}
+	}
+	return r.st.StartBuild(ctx, &store.Build{ApplyID: r.applyID, Pkgbase: j.Pkgbase,
+		Version: j.Version, Hash: j.ID, Stage: j.Stage, Attempt: attempt, StartedAt: time.Now(), LogPath: logPath})
+}
+
+func (r *recorder) Finished(ctx context.Context, id int64, res *executor.Result) error {
+	status := store.StatusSucceeded
+	switch res.Outcome {
+	case executor.Failed:
+		status = store.StatusFailed
+	case executor.Aborted:
+		status = store.StatusAborted
+	case executor.Skipped:
+		status = store.StatusSkipped
+	}
+	br := store.BuildResult{Duration: res.Duration, PeakRSS: res.MaxRSS, ExitCode: res.ExitCode, Files: res.Files}
+	if res.Err != nil {
+		br.Error = res.Err.Error()
+	}
+	return r.st.FinishBuild(context.WithoutCancel(ctx), id, status, br)
+}
+
+func (r *recorder) Published(ctx context.Context, id int64, files []string) error {
+	return r.st.MarkPublished(context.WithoutCancel(ctx), id)
+}
+
+func (r *recorder) Succeeded(ctx context.Context, hash string) ([]string, bool, error) {
+	if r.replace[hash] {
+		return nil, false, nil
+	}
+	b, err := r.st.LastSuccess(ctx, hash)
+	if err != nil || b == nil {
+		return nil, false, err
+	}
+	return b.Files, true, nil
+}
+
+func (r *recorder) FailedBefore(ctx context.Context, hash string) (bool, error) {
+	if r.replace[hash] {
+		return false, nil
+	}
+	b, err := r.st.LastFailure(ctx, hash)
+	return b != nil, err
+}

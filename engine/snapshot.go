@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/portmake/portmake/alpm/syncdb"
+	"github.com/portmake/portmake/executor"
+	"github.com/portmake/portmake/fetch"
+	"github.com/portmake/portmake/lang"
+)
+
+// dbRef is one repository database a plan reads.
+type dbRef struct {
+	pair int    // index into the Portfile's repos
+	side string // "upstream" or "target"
+	test bool   // a testing overlay
+	url  string
+}
+
+// snapshot is the fetched (not yet parsed) databases of one plan.
+type snapshot struct {
+	refs    []dbRef
+	results []*fetch.Result
+}
+
+func (p *Port) dbRefs(upstreamTesting, targetTesting bool) []dbRef {
+	var refs []dbRef
+	for i, r := range p.pf.Repos {
+		add := func(side string, test bool, loc lang.Location) {
+			if !loc.IsZero() {
+				refs = append(refs, dbRef{pair: i, side: side, test: test, url: loc.String()})
+			}
+		}
+		add("upstream", false, r.Upstream)
+		if upstreamTesting {
+			add("upstream", true, r.UpstreamTesting)
+		}
+		add("target", false, r.Target)
+		if targetTesting {
+			add("target", true, r.TargetTesting)
+		}
+	}
+	return refs
+}
+
+// fetch downloads (or revalidates) every database. Any failure is an error
+// that names the URL: a plan is never made from a repository that silently
+// went missing.
+func (p *Port) fetch(ctx context.Context, refresh, upstreamTesting, targetTesting bool) (*snapshot, error) {
+	refs := p.dbRefs(upstreamTesting, targetTesting)
+	urls := make([]string, len(refs))
+	for i, r := range refs {
+		urls[i] = r.url
+	}
+	fe := &fetch.Fetcher{CacheDir: filepath.Join(p.stateDir, "cache", "db"), Offline: !refresh, Log: p.log,
+		Check:   checkDB,
+		Backoff: fetchBackoff(p)}
+	results, err := fe.FetchAll(ctx, urls, 8)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{refs: refs, results: results}, nil
+}
+
+// read parses the fetched databases, in parallel.
+func (s *snapshot) read() ([]*syncdb.DB, error) {
+	dbs := make([]*syncdb.DB, len(s.refs))
+	errs := make([]error, len(s.refs))
+	done := make(chan int)
+	for i := range s.refs {
+		go func() {
+			db, err := syncdb.ReadFile(s.results[i].Path)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", fetch.Redact(s.refs[i].url), err)
+			}
+			dbs[i], errs[i] = db, err
+			done <- i
+		}()
+	}
+	for range s.refs {
+		<-done
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return dbs, nil
+}
+
+// fetchBackoff reads the hidden PORTMAKE_FETCH_BACKOFF (a Go duration such
+// as "1ms"): the base delay between download retries. It is not an option
+// because a user has no reason to change it; it exists so that the
+// testscript scenarios of failing mirrors do not wait seconds per retry.
+// Zero (unset) keeps fetch.DefaultBackoff.
+func fetchBackoff(p *Port) time.Duration {
+	v := os.Getenv("PORTMAKE_FETCH_BACKOFF")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.log.Warn("ignoring PORTMAKE_FETCH_BACKOFF: want a positive duration such as 10ms", "value", v)
+		return 0
+	}
+	return d
+}
+
+// checkDB parses a downloaded database before fetch lets it replace the
+// cached copy, so a file cut short never displaces a good one.
+func checkDB(url, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = syncdb.Read(f, url)
+	return err
+}
+
+// stateHead asks the state repository for the commit its HEAD points at.
+func stateHead(ctx context.Context, url string) (string, error) {
+	var out bytes.Buffer
+	_, err := executor.RunCommand(ctx, executor.Command{Env: []string{"GIT_TERMINAL_PROMPT=0"},
+		Args: []string{"git", "ls-remote", url, "HEAD"}}, &out)
+	if err != nil {
+		return "", fmt.Errorf("ls-remote %s: %w", fetch.Redact(url), err)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if head, ref, ok := strings.Cut(line, "\t"); ok && ref == "HEAD" && len(head) >= 40 {
+			return head, nil
+		}
+	}
+	return "", fmt.Errorf("ls-remote %s: no HEAD", fetch.Redact(url))
+}
