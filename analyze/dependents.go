@@ -34,6 +34,9 @@ type DependentsReport struct {
 	// --rebuild-dependents Name` (with the same depth) adds; nil for a
 	// forward walk.
 	Order []*planner.Node
+	// Held are the dependents the rebuild leaves out, with the reason
+	// (the target has them newer than upstream).
+	Held []planner.Warning
 }
 
 // Dependents walks the upstream dependency graph of in (planner.NewGraph)
@@ -70,6 +73,11 @@ func Dependents(in *planner.Input, name string, o DependentsOptions) (*Dependent
 			r.Order = append(r.Order, n)
 		}
 	}
+	for _, w := range p.Warnings {
+		if strings.Contains(w.Message, "--rebuild-dependents") {
+			r.Held = append(r.Held, w)
+		}
+	}
 	return r, nil
 }
 
@@ -79,9 +87,9 @@ func Dependents(in *planner.Input, name string, o DependentsOptions) (*Dependent
 // is), then the rebuild order.
 func RenderDependents(w io.Writer, r *DependentsReport) error {
 	bw := bufio.NewWriter(w)
-	what := "dependents"
+	what := plural(len(r.Reached), "dependent", "dependents")
 	if r.Options.Forward {
-		what = "dependencies"
+		what = plural(len(r.Reached), "dependency", "dependencies")
 	}
 	fmt.Fprintf(bw, "%s", r.Name)
 	if r.Name != r.Pkgbase {
@@ -131,6 +139,9 @@ func RenderDependents(w io.Writer, r *DependentsReport) error {
 			fmt.Fprintf(tw, "  %d\t%s\t%s → %s\t%s\n", i+1, n.ID, orNone(n.Current), n.Version, n.Repo)
 		}
 		tw.Flush()
+		for _, w := range r.Held {
+			fmt.Fprintf(bw, "  ! %s: %s\n", w.Pkgbase, w.Message)
+		}
 	}
 	return bw.Flush()
 }
@@ -142,7 +153,8 @@ const DependentsSchema = "portmake.dependents/v1"
 //
 //	{"schema", "name", "pkgbase", "version", "repo", "packages", "forward", "depth", "kinds": [..],
 //	 "reached": [{"pkgbase","depth","from","to","kind","relation","package","unsatisfied"}],
-//	 "order": [{"id","pkgbase","version","current","repo","stage"}]}   // [] for --forward
+//	 "order": [{"id","pkgbase","version","current","repo","stage"}],   // [] for --forward
+//	 "held": [{"pkgbase","message"}]}                                   // dependents the rebuild leaves out
 func RenderDependentsJSON(w io.Writer, r *DependentsReport) error {
 	type reached struct {
 		Pkgbase     string `json:"pkgbase"`
@@ -162,6 +174,10 @@ func RenderDependentsJSON(w io.Writer, r *DependentsReport) error {
 		Repo    string `json:"repo"`
 		Stage   int    `json:"stage"`
 	}
+	type held struct {
+		Pkgbase string `json:"pkgbase"`
+		Message string `json:"message"`
+	}
 	doc := struct {
 		Schema   string    `json:"schema"`
 		Name     string    `json:"name"`
@@ -174,8 +190,9 @@ func RenderDependentsJSON(w io.Writer, r *DependentsReport) error {
 		Kinds    []string  `json:"kinds"`
 		Reached  []reached `json:"reached"`
 		Order    []node    `json:"order"`
+		Held     []held    `json:"held"`
 	}{Schema: DependentsSchema, Name: r.Name, Pkgbase: r.Pkgbase, Version: r.Version, Repo: r.Repo, Packages: nonNil(r.Packages),
-		Forward: r.Options.Forward, Depth: r.Options.Depth, Kinds: []string{}, Reached: []reached{}, Order: []node{}}
+		Forward: r.Options.Forward, Depth: r.Options.Depth, Kinds: []string{}, Reached: []reached{}, Order: []node{}, Held: []held{}}
 	for _, k := range r.Options.Kinds {
 		doc.Kinds = append(doc.Kinds, k.String())
 	}
@@ -185,6 +202,9 @@ func RenderDependentsJSON(w io.Writer, r *DependentsReport) error {
 	}
 	for _, n := range r.Order {
 		doc.Order = append(doc.Order, node{n.ID, n.Pkgbase, n.Version, n.Current, n.Repo, n.Stage})
+	}
+	for _, h := range r.Held {
+		doc.Held = append(doc.Held, held{h.Pkgbase, h.Message})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

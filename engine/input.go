@@ -26,56 +26,11 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		p.log.Debug(what, append(args, "took", time.Since(phase).Round(time.Millisecond))...)
 		phase = time.Now()
 	}
-	dbs, err := snap.read()
+	in, err := p.input(o, snap)
 	if err != nil {
 		return nil, err
 	}
-	in := &planner.Input{
-		Arch:         pf.Arch(),
-		UpstreamArch: pf.Port.UpstreamArch,
-		Overrides:    map[string]planner.Override{},
-		Sources:      map[string]planner.Source{},
-		Options: planner.Options{
-			Packages: o.Packages, RebuildRepos: o.RebuildRepo, PreserveOrder: o.PreserveOrder,
-			SingleStage: o.SingleStage, Bootstrap: o.Bootstrap, Missing: o.Missing, NoCheck: o.NoCheck || pf.Build.NoCheck,
-			Exclude: o.Exclude,
-		},
-		Bootstrap: lang.Names(pf.Build.Bootstrap),
-		Meta: planner.Meta{
-			PortfileHash: pf.Hash,
-			CommandLine:  o.CommandLine,
-		},
-	}
-	for _, r := range pf.Repos {
-		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
-	}
-	for i, ref := range snap.refs {
-		repo := &planner.Repo{Name: dbs[i].Name, Packages: dbs[i].Packages}
-		rp := &in.Repos[ref.pair]
-		switch {
-		case ref.side == "upstream" && !ref.test:
-			rp.Upstream = repo
-		case ref.side == "upstream":
-			rp.UpstreamTesting = repo
-		case !ref.test:
-			rp.Target = repo
-		default:
-			rp.TargetTesting = repo
-		}
-		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: fetch.Redact(ref.url), SHA256: snap.results[i].SHA256})
-	}
-	for _, e := range pf.Blacklist.Entries {
-		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,
-			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
-	}
-	for _, ov := range pf.Packages {
-		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
-	}
-	if in.BuildEnv, err = buildEnv(pf); err != nil {
-		return nil, err
-	}
-
-	lap("read repository databases", "dbs", len(dbs))
+	lap("read repository databases", "dbs", len(snap.refs))
 	in.NewSources = newSources
 	for _, ns := range newSources {
 		in.Sources[ns.Source.Recipe.Pkgbase] = ns.Source
@@ -122,6 +77,61 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	plan, err := planner.WithSources(first, official)
 	lap("hash with sources")
 	return plan, err
+}
+
+// input reads the fetched databases into a planner input with the
+// Portfile's settings and the options; sources are left to the caller.
+func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
+	pf := p.pf
+	dbs, err := snap.read()
+	if err != nil {
+		return nil, err
+	}
+	in := &planner.Input{
+		Arch:         pf.Arch(),
+		UpstreamArch: pf.Port.UpstreamArch,
+		Overrides:    map[string]planner.Override{},
+		Sources:      map[string]planner.Source{},
+		Options: planner.Options{
+			Packages: o.Packages, RebuildRepos: o.RebuildRepo, PreserveOrder: o.PreserveOrder,
+			SingleStage: o.SingleStage, Bootstrap: o.Bootstrap, Missing: o.Missing, NoCheck: o.NoCheck || pf.Build.NoCheck,
+			Exclude: o.Exclude, RebuildDependents: o.RebuildDependents, DependentsDepth: o.DependentsDepth,
+		},
+		Bootstrap: lang.Names(pf.Build.Bootstrap),
+		Meta: planner.Meta{
+			PortfileHash: pf.Hash,
+			CommandLine:  o.CommandLine,
+		},
+	}
+	for _, r := range pf.Repos {
+		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
+	}
+	for i, ref := range snap.refs {
+		repo := &planner.Repo{Name: dbs[i].Name, Packages: dbs[i].Packages}
+		rp := &in.Repos[ref.pair]
+		switch {
+		case ref.side == "upstream" && !ref.test:
+			rp.Upstream = repo
+		case ref.side == "upstream":
+			rp.UpstreamTesting = repo
+		case !ref.test:
+			rp.Target = repo
+		default:
+			rp.TargetTesting = repo
+		}
+		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: fetch.Redact(ref.url), SHA256: snap.results[i].SHA256})
+	}
+	for _, e := range pf.Blacklist.Entries {
+		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,
+			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
+	}
+	for _, ov := range pf.Packages {
+		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
+	}
+	if in.BuildEnv, err = buildEnv(pf); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {

@@ -34,6 +34,10 @@ type PlanOptions struct {
 	Missing         bool     // list upstream pkgbases the target lacks
 	NoCheck         bool     // ignore checkdepends, build everything with --nocheck
 	Exclude         []string // blacklist these globs for this run
+	// RebuildDependents rebuilds what needs these pkgnames or pkgbases
+	// (depends and makedepends), to DependentsDepth levels (0: all).
+	RebuildDependents []string
+	DependentsDepth   int
 	// CommandLine is recorded with the plan, for `portmake plans`.
 	CommandLine []string
 }

@@ -79,6 +79,10 @@ func (s *snapshot) read() ([]*syncdb.DB, error) {
 			db, err := syncdb.ReadFile(s.results[i].Path)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", fetch.Redact(s.refs[i].url), err)
+			} else {
+				// The cached copy's file name is a hash: the repository
+				// is named by its URL.
+				db.Name = syncdb.RepoName(s.refs[i].url)
 			}
 			dbs[i], errs[i] = db, err
 			done <- i

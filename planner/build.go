@@ -314,7 +314,12 @@ func (w *world) diff() error {
 			b.initial = append(b.initial, Reason{Kind: ReasonRebuildRepo, Detail: "--rebuild-repo " + in.Repos[b.up.pair].Name})
 		}
 		if r, ok := dependents[name]; ok {
-			b.initial = append(b.initial, r)
+			if c > 0 {
+				// Rebuilding the upstream recipe would downgrade it.
+				w.warns = append(w.warns, Warning{name, fmt.Sprintf("not rebuilt for --rebuild-dependents: the target's %s is newer than upstream's %s", b.current, ver)})
+			} else {
+				b.initial = append(b.initial, r)
+			}
 		}
 		if len(b.initial) > 0 && toolchain[name] {
 			if in.Options.Bootstrap {

@@ -121,9 +121,20 @@ func TestRebuildDependents(t *testing.T) {
 		t.Errorf("kind = %s", r.Kind)
 	}
 
+	// A dependent the target has newer is not downgraded.
+	for _, tp := range in.Repos[0].Target.Packages {
+		if tp.Name == "old" {
+			tp.Version = "2-1"
+		}
+	}
+	p = mustBuild(t, in)
+	if p.Node("old") != nil || !hasWarning(p, "old", "not rebuilt for --rebuild-dependents: the target's 2-1 is newer than upstream's 1-1") {
+		t.Errorf("target-newer dependent: nodes %v, warnings %v", sortedIDs(p), p.Warnings)
+	}
+
 	in.Options.DependentsDepth = 1
 	p = mustBuild(t, in)
-	if got := sortedIDs(p); !slices.Equal(got, []string{"bar", "old", "qux"}) {
+	if got := sortedIDs(p); !slices.Equal(got, []string{"bar", "qux"}) {
 		t.Fatalf("depth 1: nodes = %v", got)
 	}
 

@@ -36,6 +36,10 @@ type CLI struct {
 	Logs     LogsCmd     `cmd:"" help:"Print or follow the latest build log of a package."`
 	Status   StatusCmd   `cmd:"" help:"Show the current or last apply."`
 	History  HistoryCmd  `cmd:"" help:"Show past builds: duration, peak RSS, result, log."`
+
+	Analyze    AnalyzeCmd    `cmd:"" help:"Report on the repositories: missing, outdated, misplaced, orphaned, broken dependencies, blacklist."`
+	Dependents DependentsCmd `cmd:"" help:"Show what needs a package (or what it needs) and the order to rebuild its dependents."`
+	Report     ReportCmd     `cmd:"" help:"Write the port's HTML report (plan, timeline, failures, history)."`
 }
 
 // Globals are the flags shared by every command that reads a Portfile.

@@ -21,6 +21,9 @@ type PlanFlags struct {
 	Missing         bool     `help:"List upstream pkgbases that the target lacks."`
 	NoCheck         bool     `name:"nocheck" help:"Ignore checkdepends and build everything with --nocheck."`
 	Exclude         []string `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
+
+	RebuildDependents []string `name:"rebuild-dependents" sep:"," help:"Rebuild what needs these packages (depends and makedepends), e.g. after a soname bump." placeholder:"PKG"`
+	DependentsDepth   int      `name:"dependents-depth" help:"Levels of dependents --rebuild-dependents rebuilds (0: all)."`
 }
 
 func (f *PlanFlags) options() engine.PlanOptions {
@@ -28,7 +31,7 @@ func (f *PlanFlags) options() engine.PlanOptions {
 		Refresh: f.Refresh, UpstreamTesting: f.UpstreamTesting, TargetTesting: f.TargetTesting,
 		Packages: f.Packages, RebuildRepo: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 		SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck,
-		Exclude: f.Exclude, CommandLine: os.Args,
+		Exclude: f.Exclude, RebuildDependents: f.RebuildDependents, DependentsDepth: f.DependentsDepth, CommandLine: os.Args,
 	}
 }
 

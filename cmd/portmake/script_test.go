@@ -20,7 +20,19 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 // scriptCondition adds [tool:NAME]: true when NAME is on PATH. When it is
 // missing and CI is set the script fails instead, because CI installs every
 // tool and a silent skip there would hide a broken setup.
+//
+// [corpus] is true when the real-data corpus ($PORTMAKE_CORPUS) exists; a
+// missing corpus fails the script when CI is set.
 func scriptCondition(cond string) (bool, error) {
+	if cond == "corpus" {
+		if _, err := os.Stat(corpusDir()); err != nil {
+			if os.Getenv("CI") != "" {
+				return false, fmt.Errorf("corpus %s: %v, and CI is set", corpusDir(), err)
+			}
+			return false, nil
+		}
+		return true, nil
+	}
 	name, ok := strings.CutPrefix(cond, "tool:")
 	if !ok {
 		return false, fmt.Errorf("unknown condition %q", cond)
