@@ -42,6 +42,18 @@ type ApplyOptions struct {
 	DryRun           io.Writer
 	PreserveChroot   bool // keep every build's working copy
 	CleanupOnFailure bool // remove the working copy of failed builds too
+
+	// FailureLimit is how many failures of the same hash (since its last
+	// success and the last `portmake retry` of its pkgbase) keep it from
+	// being built again; 0 means 1. The watch daemon gives a build a
+	// second chance with 2.
+	FailureLimit int
+	// Drain, when closed, starts no new build and lets running ones
+	// finish (a cancelled ctx aborts them).
+	Drain <-chan struct{}
+	// LockHeld says the caller holds the state lock (Lock) for longer
+	// than this apply, as the watch daemon does for its lifetime.
+	LockHeld bool
 }
 
 // ErrCancelled is returned by Apply when Approve says no.
@@ -66,7 +78,7 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 	if err != nil {
 		return nil, err
 	}
-	if o.DryRun == nil {
+	if o.DryRun == nil && !o.LockHeld {
 		if _, err := st.RecoverInterrupted(ctx); err != nil {
 			return nil, err
 		}
@@ -238,7 +250,7 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, nod
 	ex.Options = executor.Options{
 		Jobs: pf.Build.Jobs, StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
 		Retries: pf.Build.Retries, NoUpload: o.NoUpload, LogDir: pf.Build.Logs, KeepLogs: pf.Build.KeepLogs,
-		DryRun: o.DryRun,
+		DryRun: o.DryRun, Drain: o.Drain,
 	}
 	if o.Jobs > 0 {
 		ex.Jobs = o.Jobs
@@ -268,7 +280,7 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, nod
 				return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
 			}}}
 	}
-	rec := &recorder{st: st, replace: map[string]bool{}, nodes: map[string]*planner.Node{}}
+	rec := &recorder{st: st, replace: map[string]bool{}, nodes: map[string]*planner.Node{}, failureLimit: max(o.FailureLimit, 1)}
 	for _, n := range nodes {
 		rec.nodes[n.Hash] = n
 	}

@@ -16,6 +16,8 @@ type recorder struct {
 	applyID int64
 	nodes   map[string]*planner.Node // by hash
 	replace map[string]bool
+	// failureLimit failures of a hash keep it from being built again.
+	failureLimit int
 }
 
 func (r *recorder) Started(ctx context.Context, j *executor.Job, attempt int, logPath string) (int64, error) {
@@ -69,6 +71,6 @@ func (r *recorder) FailedBefore(ctx context.Context, hash string) (bool, error) 
 	if r.replace[hash] {
 		return false, nil
 	}
-	b, err := r.st.LastFailure(ctx, hash)
-	return b != nil, err
+	n, err := r.st.FailureCount(ctx, hash)
+	return n >= r.failureLimit, err
 }

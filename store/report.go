@@ -80,3 +80,27 @@ func (s *Store) BuildCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// LastSuccesses returns, per pkgbase, when its newest published successful
+// build finished.
+func (s *Store) LastSuccesses(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT pkgbase, max(finished_at) FROM builds
+		WHERE status = ? AND published_at IS NOT NULL GROUP BY pkgbase`, StatusSucceeded)
+	if err != nil {
+		return nil, fmt.Errorf("last successes in %s: %w", s.path, err)
+	}
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var pkgbase string
+		var at sql.NullInt64
+		if err := rows.Scan(&pkgbase, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("last successes in %s: %w", s.path, err)
+		}
+		out[pkgbase] = fromNullNanos(at)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("last successes in %s: %w", s.path, err)
+	}
+	return out, nil
+}

@@ -22,6 +22,8 @@ func TestReportReads(t *testing.T) {
 		t.Fatalf("Applies of an empty store = %v, %v", as, err)
 	}
 	var applies []int64
+	var firstVim int64
+	var clockAtFirst time.Time
 	build := func(apply int64, pkgbase string, stage int, status string, at time.Time) int64 {
 		t.Helper()
 		id, err := s.StartBuild(ctx, &Build{ApplyID: apply, Pkgbase: pkgbase, Version: "1-1", Hash: "H" + pkgbase, Stage: stage, StartedAt: at})
@@ -43,7 +45,9 @@ func TestReportReads(t *testing.T) {
 		}
 		applies = append(applies, a)
 		build(a, "gcc", 0, []string{StatusFailed, StatusFailed, StatusSucceeded}[i], clock)
-		build(a, "vim", 0, StatusSucceeded, clock)
+		if id := build(a, "vim", 0, StatusSucceeded, clock); i == 0 {
+			firstVim, clockAtFirst = id, clock // FinishBuild stamps the store's clock
+		}
 		build(a, "cyc", 1, StatusSucceeded, clock)
 		build(a, "cyc", 2, []string{StatusSucceeded, StatusAborted, StatusRunning}[i], clock)
 		if i < 2 {
@@ -85,6 +89,16 @@ func TestReportReads(t *testing.T) {
 	}
 	if bs, _ := s.BuildsSince(ctx, since, 3); len(bs) != 3 || bs[2].ID <= bs[0].ID || bs[2].ApplyID != applies[2] {
 		t.Errorf("BuildsSince(limit 3) should keep the newest, in order: %+v", bs)
+	}
+
+	// Only published successes count; gcc's success of the last apply was
+	// never published.
+	if err := s.MarkPublished(ctx, firstVim); err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.LastSuccesses(ctx)
+	if err != nil || len(last) != 1 || !last["vim"].Equal(clockAtFirst) {
+		t.Errorf("LastSuccesses = %v, %v; want vim at %v", last, err, clockAtFirst)
 	}
 
 	counts, err := s.BuildCounts(ctx)

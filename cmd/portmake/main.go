@@ -40,6 +40,8 @@ type CLI struct {
 	Analyze    AnalyzeCmd    `cmd:"" help:"Report on the repositories: missing, outdated, misplaced, orphaned, broken dependencies, blacklist."`
 	Dependents DependentsCmd `cmd:"" help:"Show what needs a package (or what it needs) and the order to rebuild its dependents."`
 	Report     ReportCmd     `cmd:"" help:"Write the port's HTML report (plan, timeline, failures, history)."`
+	Watch      WatchCmd      `cmd:"" help:"Keep the port in step with upstream: refresh, plan, apply, sleep; repeat."`
+	Retry      RetryCmd      `cmd:"" help:"Forget the failures of pkgbases so they are built again."`
 }
 
 // Globals are the flags shared by every command that reads a Portfile.
