@@ -124,6 +124,7 @@ type statusDoc struct {
 	LastRound *lastRoundDoc `json:"last_round"`
 	Rounds    int           `json:"rounds"`
 	Failed    int           `json:"failed_rounds"`
+	Stopping  bool          `json:"stopping"`
 }
 
 type runningDoc struct {
@@ -150,7 +151,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	snap := s.d.state.Snapshot()
 	now := s.now()
 	doc := statusDoc{Schema: "portmake.status/v1", Started: snap.Started, Round: snap.Round, Phase: snap.Phase, Since: snap.Since,
-		Running: []runningDoc{}, Queue: snap.Queue, Rounds: snap.Rounds, Failed: snap.FailedRounds}
+		Running: []runningDoc{}, Queue: snap.Queue, Rounds: snap.Rounds, Failed: snap.FailedRounds, Stopping: snap.Stopping}
 	if !snap.NextRound.IsZero() {
 		doc.NextRound = &snap.NextRound
 	}

@@ -39,6 +39,7 @@ type State struct {
 	rounds    int // finished rounds
 	failed    int // finished rounds with an error
 	roundTook time.Duration
+	stopping  bool // a stop was asked: no new build starts
 }
 
 func newState(now time.Time) *State {
@@ -57,6 +58,12 @@ func (s *State) setPhase(p string, next time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.phase, s.since, s.next = p, time.Now(), next
+}
+
+func (s *State) setStopping() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopping = true
 }
 
 func (s *State) endRound(r report.Round) {
@@ -85,6 +92,7 @@ type Snapshot struct {
 	Rounds        int
 	FailedRounds  int
 	RoundDuration time.Duration // of the last finished round
+	Stopping      bool          // a stop was asked: running builds finish, nothing new starts
 }
 
 // Snapshot copies the state.
@@ -92,7 +100,7 @@ func (s *State) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := Snapshot{Started: s.started, Round: s.round, Phase: s.phase, Since: s.since, NextRound: s.next,
-		Queue: max(s.jobs-s.done-len(s.running), 0), Rounds: s.rounds, FailedRounds: s.failed, RoundDuration: s.roundTook}
+		Queue: max(s.jobs-s.done-len(s.running), 0), Rounds: s.rounds, FailedRounds: s.failed, RoundDuration: s.roundTook, Stopping: s.stopping}
 	for _, r := range s.running {
 		out.Running = append(out.Running, r)
 	}
@@ -111,7 +119,11 @@ func (s *State) Snapshot() Snapshot {
 
 // Live is the snapshot as the HTML report shows it.
 func (s Snapshot) Live() *report.Live {
-	return &report.Live{Round: s.Round, Phase: s.Phase, Since: s.Since, NextRound: s.NextRound,
+	phase := s.Phase
+	if s.Stopping && s.Phase != PhaseStopped {
+		phase += ", stopping (running builds finish, nothing new starts)"
+	}
+	return &report.Live{Round: s.Round, Phase: phase, Since: s.Since, NextRound: s.NextRound,
 		Running: s.Running, Queue: s.Queue, LastRound: s.LastRound}
 }
 
@@ -149,7 +161,7 @@ func (t *tracker) Finished(j *engine.Job, r *engine.Result) {
 	}
 	attrs := []any{"pkgbase", j.Pkgbase, "version", j.Version, "stage", j.Stage, "outcome", r.Outcome.String()}
 	if r.Duration > 0 {
-		attrs = append(attrs, "duration", r.Duration.Round(time.Millisecond), "peak_rss", r.MaxRSS)
+		attrs = append(attrs, "seconds", seconds(r.Duration), "peak_rss", r.MaxRSS)
 	}
 	if r.Reason != "" {
 		attrs = append(attrs, "reason", r.Reason)
@@ -170,5 +182,5 @@ func (t *tracker) Finished(j *engine.Job, r *engine.Result) {
 
 func (t *tracker) End(s *engine.Summary) {
 	t.log.Info("apply ended", "built", s.Count(engine.Built), "failed", s.Count(engine.Failed), "up_to_date", s.Count(engine.UpToDate),
-		"remembered", s.Count(engine.Remembered), "skipped", s.Count(engine.Skipped), "aborted", s.Count(engine.Aborted), "wall", s.Wall.Round(time.Millisecond))
+		"remembered", s.Count(engine.Remembered), "skipped", s.Count(engine.Skipped), "aborted", s.Count(engine.Aborted), "seconds", seconds(s.Wall))
 }

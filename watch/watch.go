@@ -108,7 +108,8 @@ func New(p Port, o Options) *Daemon {
 func (d *Daemon) State() *State { return d.state }
 
 // ErrRoundFailed is returned by Run when Options.Rounds is set and the
-// last round failed or a build of it failed: `watch --once` exits 1 then.
+// last round failed, or a build of it failed or is held by failure memory
+// (as apply exits 1 then): `watch --once` exits 1.
 var ErrRoundFailed = errors.New("the round failed")
 
 // Run takes the state lock and runs rounds until the context is cancelled
@@ -136,11 +137,19 @@ func (d *Daemon) Run(ctx context.Context, drain <-chan struct{}) error {
 			}
 		}()
 	}
+	go func() {
+		select {
+		case <-drain:
+			d.state.setStopping()
+			d.notify("STOPPING=1")
+		case <-ctx.Done():
+		}
+	}()
 	d.notify("READY=1")
 	defer d.notify("STOPPING=1")
 	stopWatchdog := d.watchdog()
 	defer stopWatchdog()
-	o.Log.Info("watch started", "interval", o.Interval, "jitter", o.Jitter, "failure_limit", o.FailureLimit)
+	o.Log.Info("watch started", "interval", o.Interval.String(), "jitter", max(o.Jitter, 0), "failure_limit", o.FailureLimit)
 	failed := 0
 	for n := 1; ; n++ {
 		if stopping(ctx, drain) {
@@ -149,7 +158,7 @@ func (d *Daemon) Run(ctx context.Context, drain <-chan struct{}) error {
 		r := d.round(ctx, drain, n)
 		last := o.Rounds > 0 && n >= o.Rounds
 		if stopping(ctx, drain) || last {
-			if last && (r.Err != "" || r.Failed > 0) {
+			if last && (r.Err != "" || r.Failed > 0 || r.Remembered > 0) {
 				return fmt.Errorf("round %d: %w", n, ErrRoundFailed)
 			}
 			break
@@ -158,7 +167,7 @@ func (d *Daemon) Run(ctx context.Context, drain <-chan struct{}) error {
 		if r.Err != "" {
 			failed++
 			wait = d.backoff(failed)
-			o.Log.Error("round failed; backing off", "round", n, "err", r.Err, "failed_rounds", failed, "retry_in", wait.Round(time.Millisecond))
+			o.Log.Error("round failed; backing off", "round", n, "err", r.Err, "failed_rounds", failed, "retry_in", wait.Round(time.Millisecond).String())
 			d.state.setPhase(PhaseBackoff, time.Now().Add(wait))
 		} else {
 			failed = 0
@@ -220,7 +229,7 @@ func (d *Daemon) round(ctx context.Context, drain <-chan struct{}, n int) report
 	finish := func() report.Round {
 		r.Finished = time.Now()
 		d.state.endRound(r)
-		attrs := []any{"built", r.Built, "failed", r.Failed, "skipped", r.Skipped, "remembered", r.Remembered, "took", r.Finished.Sub(r.Started).Round(time.Millisecond)}
+		attrs := []any{"built", r.Built, "failed", r.Failed, "skipped", r.Skipped, "remembered", r.Remembered, "seconds", seconds(r.Finished.Sub(r.Started))}
 		if r.Err != "" {
 			log.Warn("round ended with an error", append(attrs, "err", r.Err)...)
 		} else {
@@ -265,3 +274,7 @@ func (d *Daemon) notify(state string) {
 		d.o.Log.Warn("systemd notification failed", "state", state, "err", err)
 	}
 }
+
+// seconds is a duration as logs carry it: a number, in seconds, to the
+// millisecond.
+func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }

@@ -176,18 +176,21 @@ func TestLockedStoreRefuses(t *testing.T) {
 	}
 }
 
-// TestOnceFails: with Rounds, a failed build makes Run fail (watch --once
-// exits 1).
+// TestOnceFails: with Rounds, a failed build, or one held by failure
+// memory, makes Run fail (watch --once exits 1, like apply); a round with
+// nothing to do does not.
 func TestOnceFails(t *testing.T) {
-	f := &fakePort{applyFn: func(ctx context.Context, o engine.ApplyOptions, prog engine.Progress) (*engine.ApplyResult, error) {
-		j := &engine.Job{ID: "h1", Pkgbase: "a", Version: "1-1"}
-		s := &engine.Summary{Jobs: []*engine.Job{j}, Results: map[string]*engine.Result{"h1": {Outcome: engine.Failed}}}
-		return &engine.ApplyResult{PlanID: o.PlanID, Summary: s}, nil
-	}}
-	o := testOptions(io.Discard)
-	o.Rounds = 1
-	if err := New(f, o).Run(context.Background(), nil); !errors.Is(err, ErrRoundFailed) {
-		t.Errorf("Run = %v, want ErrRoundFailed", err)
+	for outcome, want := range map[engine.Outcome]error{engine.Failed: ErrRoundFailed, engine.Remembered: ErrRoundFailed, engine.UpToDate: nil, engine.Built: nil} {
+		f := &fakePort{applyFn: func(ctx context.Context, o engine.ApplyOptions, prog engine.Progress) (*engine.ApplyResult, error) {
+			j := &engine.Job{ID: "h1", Pkgbase: "a", Version: "1-1"}
+			s := &engine.Summary{Jobs: []*engine.Job{j}, Results: map[string]*engine.Result{"h1": {Outcome: outcome}}}
+			return &engine.ApplyResult{PlanID: o.PlanID, Summary: s}, nil
+		}}
+		o := testOptions(io.Discard)
+		o.Rounds = 1
+		if err := New(f, o).Run(context.Background(), nil); !errors.Is(err, want) {
+			t.Errorf("%s: Run = %v, want %v", outcome, err, want)
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ type WatchCmd struct {
 	Interval     time.Duration `default:"15m" help:"Time between rounds (a Go duration: 15m, 1h, 90s)."`
 	Jitter       float64       `default:"0.1" help:"Spread each wait by up to this fraction of it, at random (0: none)."`
 	Backoff      time.Duration `default:"30s" help:"Wait after a failed round, doubled for each failed round in a row (up to --interval)."`
-	Once         bool          `help:"Run one round and exit (1 if it or a build failed)."`
+	Once         bool          `help:"Run one round and exit (1 if it failed, or a build failed or is held by failure memory)."`
 	Rounds       int           `help:"Stop after this many rounds (0: run until stopped)." hidden:""`
 	Abort        bool          `help:"On SIGTERM or SIGINT abort running builds (default: let them finish; a second signal aborts)."`
 	FailureLimit int           `name:"failure-limit" default:"2" help:"Stop retrying a build after it failed this many times with the same inputs (portmake retry clears it)."`
