@@ -42,7 +42,7 @@ func (p *Port) Snapshot(ctx context.Context, o SnapshotOptions) (*planner.Input,
 	if err != nil {
 		return nil, err
 	}
-	newSources, err := p.newSources(ctx, p.resolver(st))
+	newSources, _, err := p.newSources(ctx, p.resolver(st))
 	if err != nil {
 		return nil, err
 	}

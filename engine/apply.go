@@ -165,30 +165,38 @@ func (p *Port) planToApply(ctx context.Context, o ApplyOptions) (*PlanResult, er
 	return pr, nil
 }
 
-// checkFresh refuses a stored plan whose Portfile or databases changed.
+// checkFresh refuses a stored plan when anything it was made from
+// changed since (see madefrom.go), naming what.
 func (p *Port) checkFresh(ctx context.Context, plan *planner.Plan, refresh bool) error {
+	if len(plan.Meta.MadeFrom) == 0 {
+		return errors.New("plan is stale: it was made by an older portmake that did not record its inputs; run portmake plan")
+	}
 	if plan.Meta.PortfileHash != p.pf.Hash {
 		return errors.New("plan is stale: the Portfile changed since it was made; run portmake plan")
 	}
 	var upstreamTesting, targetTesting bool
-	for _, d := range plan.Meta.DBs {
-		if strings.HasSuffix(d.Repo, "-testing") {
-			upstreamTesting = upstreamTesting || d.Side == "upstream"
-			targetTesting = targetTesting || d.Side == "target"
-		}
+	for _, l := range plan.Meta.MadeFrom {
+		upstreamTesting = upstreamTesting || strings.HasPrefix(l, "db upstream-testing:")
+		targetTesting = targetTesting || strings.HasPrefix(l, "db target-testing:")
 	}
 	snap, err := p.fetch(ctx, refresh, upstreamTesting, targetTesting)
 	if err != nil {
 		return err
 	}
-	now := map[string]string{}
-	for _, r := range snap.results {
-		now[r.URL] = r.SHA256
+	st, err := p.Store()
+	if err != nil {
+		return err
 	}
-	for _, d := range plan.Meta.DBs {
-		if now[d.URL] != d.SHA256 {
-			return fmt.Errorf("plan is stale: %s changed since it was made; run portmake plan", d.URL)
-		}
+	newSources, files, err := p.newSources(ctx, p.resolver(st))
+	if err != nil {
+		return err
+	}
+	lines, _, err := p.madeFrom(ctx, snap, newSources, files)
+	if err != nil {
+		return err
+	}
+	if what := p.staleness(plan.Meta.MadeFrom, lines); what != "" {
+		return fmt.Errorf("plan is stale: %s; run portmake plan", what)
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 // buildPlan runs the whole planning pipeline: databases, new sources,
 // a first plan to learn which pkgbases need a source, their resolution,
 // then the final hashed plan.
-func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res *sources.Resolver, newSources []planner.NewSource) (*planner.Plan, error) {
+func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res *sources.Resolver, newSources []planner.NewSource, madeFrom []string) (*planner.Plan, error) {
 	pf := p.pf
 	phase := time.Now()
 	lap := func(what string, args ...any) {
@@ -30,6 +30,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	if err != nil {
 		return nil, err
 	}
+	in.Meta.MadeFrom = madeFrom
 	lap("read repository databases", "dbs", len(snap.refs))
 	in.NewSources = newSources
 	for _, ns := range newSources {
@@ -119,14 +120,14 @@ func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 		default:
 			rp.TargetTesting = repo
 		}
-		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: fetch.Redact(ref.url), SHA256: snap.results[i].SHA256})
+		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: ref.display, SHA256: snap.results[i].SHA256})
 	}
 	for _, e := range pf.Blacklist.Entries {
 		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,
 			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
 	}
 	for _, ov := range pf.Packages {
-		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Group: ov.Group}
+		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Nointeg: ov.NoInteg, Group: ov.Group}
 	}
 	if in.BuildEnv, err = buildEnv(pf); err != nil {
 		return nil, err
@@ -143,7 +144,7 @@ func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {
 	if err != nil {
 		return planner.BuildEnv{}, err
 	}
-	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder}, nil
+	return planner.BuildEnv{MakepkgConf: mk, PacmanConf: pc, Builder: pf.Build.Builder, MakepkgArgs: pf.Build.MakepkgArgs}, nil
 }
 
 func patchRefs(o *lang.PackageOverride) ([]planner.PatchRef, error) {
@@ -188,7 +189,8 @@ func (p *Port) resolver(st *store.Store) *sources.Resolver {
 
 // newSources resolves the AUR and local packages: their .SRCINFO gives
 // the version and dependencies the planner compares with the target.
-func (p *Port) newSources(ctx context.Context, res *sources.Resolver) ([]planner.NewSource, error) {
+// files holds the entries of each local tree, for the made-from lines.
+func (p *Port) newSources(ctx context.Context, res *sources.Resolver) (_ []planner.NewSource, files map[string][]sources.TreeFile, err error) {
 	pf := p.pf
 	var reqs []sources.Request
 	repoOf := map[string]string{}
@@ -201,7 +203,7 @@ func (p *Port) newSources(ctx context.Context, res *sources.Resolver) ([]planner
 	if pf.Local != nil {
 		bases, err := pf.Local.Pkgbases()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, name := range bases {
 			reqs = append(reqs, sources.Request{Pkgbase: name, Kind: sources.Local, Dir: filepath.Join(pf.Local.Path.Path, name)})
@@ -209,12 +211,13 @@ func (p *Port) newSources(ctx context.Context, res *sources.Resolver) ([]planner
 		}
 	}
 	if len(reqs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	resolved, err := res.Resolve(ctx, reqs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	files = map[string][]sources.TreeFile{}
 	arch := pf.Arch()
 	out := make([]planner.NewSource, 0, len(resolved))
 	for _, r := range resolved {
@@ -225,13 +228,13 @@ func (p *Port) newSources(ctx context.Context, res *sources.Resolver) ([]planner
 		}
 		src := planner.Source{Kind: planner.SourceKind(r.Kind.String()), URL: fetch.Redact(r.URL), Ref: r.Ref,
 			Commit: r.Commit, TreeHash: r.TreeHash, Recipe: recipe}
-		var err error
 		if src.Patches, err = patchRefs(pf.Package(r.Pkgbase)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		files[r.Pkgbase] = r.Files
 		out = append(out, planner.NewSource{Repo: repoOf[r.Pkgbase], Source: src})
 	}
-	return out, nil
+	return out, files, nil
 }
 
 // storeCache keeps source resolutions (a tag's commit) in the state DB so

@@ -2,9 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -69,13 +66,17 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 		return nil, err
 	}
 	res := p.resolver(st)
-	newSources, err := p.newSources(ctx, res)
+	newSources, files, err := p.newSources(ctx, res)
 	if err != nil {
 		return nil, err
 	}
-	key, memoOK := p.memoKey(ctx, o, snap, newSources)
+	lines, pinned, err := p.madeFrom(ctx, snap, newSources, files)
+	if err != nil {
+		return nil, err
+	}
+	key := memoKey(o, lines)
 	memoPath := filepath.Join(p.stateDir, "plan.memo")
-	if memoOK {
+	if pinned {
 		if data, err := os.ReadFile(memoPath); err == nil {
 			k, idText, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
 			if stored, err := strconv.ParseInt(idText, 10, 64); err == nil && k == key {
@@ -87,7 +88,7 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 			}
 		}
 	}
-	plan, err := p.buildPlan(ctx, o, snap, res, newSources)
+	plan, err := p.buildPlan(ctx, o, snap, res, newSources, lines)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 		return nil, fmt.Errorf("save plan: %w", err)
 	}
 	p.log.Debug("save plan", "id", id, "took", time.Since(saveStart).Round(time.Millisecond))
-	if memoOK {
+	if pinned {
 		// The memo only ever names a plan that is already saved; losing it
 		// costs a recomputation, nothing more.
 		if err := os.WriteFile(memoPath, fmt.Appendf(nil, "%s %d\n", key, id), 0o644); err != nil {
@@ -105,50 +106,6 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 		}
 	}
 	return &PlanResult{Plan: plan, ID: id}, nil
-}
-
-// memoKey hashes every input of a plan. ok is false when an input cannot be
-// pinned without planning: an override that follows a branch.
-func (p *Port) memoKey(ctx context.Context, o PlanOptions, snap *snapshot, newSources []planner.NewSource) (string, bool) {
-	for _, ov := range p.pf.Packages {
-		if ov.Branch != "" || (!ov.Git.IsZero() && ov.Tag == "" && ov.Commit == "") {
-			return "", false
-		}
-	}
-	h := sha256.New()
-	// Refresh only says where the databases come from; their checksums
-	// are in the key. The command line is a record, not an input.
-	key := o
-	key.Refresh, key.CommandLine = true, nil
-	flags, _ := json.Marshal(key)
-	fmt.Fprintf(h, "portmake-plan-memo-v1\nportfile %s\nflags %s\n", p.pf.Hash, flags)
-	for i, r := range snap.refs {
-		fmt.Fprintf(h, "db %s %t %s %s\n", r.side, r.test, r.url, snap.results[i].SHA256)
-	}
-	for _, ns := range newSources {
-		src := ns.Source
-		fmt.Fprintf(h, "source %s %s %s %s %s %s\n", ns.Repo, src.Recipe.Pkgbase, src.Kind, src.Commit, src.TreeHash, src.Recipe.Version)
-		for _, pr := range src.Patches {
-			fmt.Fprintf(h, "patch %s %s\n", pr.Name, pr.SHA256)
-		}
-	}
-	for _, ov := range p.pf.Packages {
-		refs, err := patchRefs(ov)
-		if err != nil {
-			return "", false
-		}
-		for _, pr := range refs {
-			fmt.Fprintf(h, "override-patch %s %s %s\n", ov.Name, pr.Name, pr.SHA256)
-		}
-	}
-	if !p.pf.Sources.State.IsZero() {
-		head, err := stateHead(ctx, p.pf.Sources.State.String())
-		if err != nil {
-			return "", false
-		}
-		fmt.Fprintf(h, "state %s\n", head)
-	}
-	return hex.EncodeToString(h.Sum(nil)), true
 }
 
 // savePlan stores plan and returns its id.

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/portmake/portmake/lang"
+	"github.com/portmake/portmake/proc"
 	"github.com/portmake/portmake/store"
 )
 
@@ -19,6 +20,10 @@ type Options struct {
 	VarFiles []string
 	// Getenv looks up PORTMAKE_VAR_* and env(); nil is an empty environment.
 	Getenv func(string) string
+	// InitStore makes a new state store where the state path holds a file
+	// that is not a portmake store; the file is moved aside, never
+	// deleted. A portmake store is opened as usual.
+	InitStore bool
 	// Log receives diagnostic records; nil discards them.
 	Log *slog.Logger
 	// Events receives user-facing warnings as sentences; nil leaves them
@@ -34,6 +39,7 @@ type Port struct {
 	log      *slog.Logger // eventLogger: warnings reach Events too
 
 	diags hcl.Diagnostics // the Portfile's warnings
+	init  bool            // Options.InitStore
 
 	mu sync.Mutex
 	st *store.Store
@@ -76,7 +82,7 @@ func Open(file string, opts Options) (*Port, error) {
 		return nil, &LoadError{File: file, Files: pf.Files, Diags: diags}
 	}
 	log.Debug("Portfile loaded", "arch", pf.Arch(), "repos", len(pf.Repos), "hash", pf.Hash)
-	return &Port{pf: pf, stateDir: filepath.Dir(pf.StatePath()), log: log, diags: diags}, nil
+	return &Port{pf: pf, stateDir: filepath.Dir(pf.StatePath()), log: log, diags: diags, init: opts.InitStore}, nil
 }
 
 // Portfile is the decoded Portfile. Callers must not modify it.
@@ -97,9 +103,12 @@ func (p *Port) Store() (*store.Store, error) {
 	if p.st != nil {
 		return p.st, nil
 	}
-	st, err := store.Open(p.pf.StatePath())
+	st, err := store.OpenWith(p.pf.StatePath(), store.OpenOptions{Init: p.init})
 	if err != nil {
 		return nil, err
+	}
+	if st.MovedAside != "" {
+		p.log.Warn("the state path held a file that is not a portmake store; it was moved aside and a new history begins", "file", st.MovedAside)
 	}
 	st.Log = p.log
 	p.st = st
@@ -117,3 +126,8 @@ func (p *Port) Close() error {
 	p.st = nil
 	return err
 }
+
+// KillRunning kills every build and command running now, at once, without
+// waiting for anything: what a front end does on a second interrupt. The
+// store is left as it is; the next apply records the interrupted builds.
+func KillRunning() { proc.KillAll() }

@@ -11,17 +11,19 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/alpm/syncdb"
-	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/fetch"
 	"github.com/portmake/portmake/lang"
+	"github.com/portmake/portmake/proc"
 )
 
 // dbRef is one repository database a plan reads.
 type dbRef struct {
-	pair int    // index into the Portfile's repos
-	side string // "upstream" or "target"
-	test bool   // a testing overlay
-	url  string
+	pair    int    // index into the Portfile's repos
+	repo    string // the repo block's label
+	side    string // "upstream" or "target"
+	test    bool   // a testing overlay
+	url     string
+	display string // how the plan records url (see displayURL)
 }
 
 // snapshot is the fetched (not yet parsed) databases of one plan.
@@ -35,7 +37,7 @@ func (p *Port) dbRefs(upstreamTesting, targetTesting bool) []dbRef {
 	for i, r := range p.pf.Repos {
 		add := func(side string, test bool, loc lang.Location) {
 			if !loc.IsZero() {
-				refs = append(refs, dbRef{pair: i, side: side, test: test, url: loc.String()})
+				refs = append(refs, dbRef{pair: i, repo: r.Name, side: side, test: test, url: loc.String(), display: p.displayURL(loc.String())})
 			}
 		}
 		add("upstream", false, r.Upstream)
@@ -129,10 +131,11 @@ func checkDB(url, path string) error {
 
 // stateHead asks the state repository for the commit its HEAD points at.
 func stateHead(ctx context.Context, url string) (string, error) {
-	var out bytes.Buffer
-	_, err := executor.RunCommand(ctx, executor.Command{Env: []string{"GIT_TERMINAL_PROMPT=0"},
-		Args: []string{"git", "ls-remote", url, "HEAD"}}, &out)
+	var out, stderr bytes.Buffer
+	_, err := proc.Run(ctx, proc.Command{Env: []string{"GIT_TERMINAL_PROMPT=0"},
+		Args: []string{"git", "ls-remote", url, "HEAD"}, Stdout: &out}, &stderr)
 	if err != nil {
+		// git's own message may quote the URL with its credentials.
 		return "", fmt.Errorf("ls-remote %s: %w", fetch.Redact(url), err)
 	}
 	for _, line := range strings.Split(out.String(), "\n") {

@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,8 @@ import (
 	"github.com/portmake/portmake/internal/fsutil"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/proc"
+	"github.com/portmake/portmake/sources"
 )
 
 // sourceFetcher prepares each job's PKGBUILD tree under the state
@@ -27,21 +31,31 @@ type sourceFetcher struct {
 	nodes map[string]*planner.Node // by hash
 }
 
-func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Writer) error {
+func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Writer) (executor.Prepared, error) {
+	var prep executor.Prepared
 	n := f.nodes[j.ID]
 	if n == nil || n.Source == nil {
-		return fmt.Errorf("%s: no resolved source in the plan", j.Pkgbase)
+		return prep, fmt.Errorf("%s: no resolved source in the plan", j.Pkgbase)
 	}
 	dst := j.SourceDir
 	if err := os.RemoveAll(dst); err != nil {
-		return err
+		return prep, err
 	}
 	src := n.Source
 	switch src.Kind {
 	case planner.SourceLocal:
 		dir := filepath.Join(f.pf.Local.Path.Path, j.Pkgbase)
 		if err := fsutil.CopyTree(dir, dst, skipBuildLeftovers); err != nil {
-			return fmt.Errorf("copy %s: %w", dir, err)
+			return prep, fmt.Errorf("copy %s: %w", dir, err)
+		}
+		// The copy is what gets built: it must be the tree the plan
+		// hashed, or the build would be recorded under another's hash.
+		got, err := sources.TreeHash(dst)
+		if err != nil {
+			return prep, err
+		}
+		if got != src.TreeHash {
+			return prep, fmt.Errorf("%s changed since the plan was made (tree %.12s, planned %.12s); run portmake plan", dir, got, src.TreeHash)
 		}
 	default:
 		url := src.URL
@@ -49,31 +63,62 @@ func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Write
 			url = strings.TrimSuffix(f.pf.AUR.URL.String(), "/") + "/" + j.Pkgbase + ".git"
 		}
 		if err := gitCheckout(ctx, log, url, src.Commit, dst); err != nil {
-			return err
+			return prep, err
 		}
 	}
-	if n.Source.Recipe == nil {
+	if err := applyPatches(ctx, log, f.pf.Package(j.Pkgbase), src.Patches, dst); err != nil {
+		return prep, err
+	}
+	if src.Recipe == nil {
 		// An official source's arch list is known only once it is checked
 		// out: its .SRCINFO says it (packaging repositories commit one).
-		if si, err := srcinfo.ParseFile(filepath.Join(dst, ".SRCINFO")); err == nil {
+		si, err := srcinfo.ParseFile(filepath.Join(dst, ".SRCINFO"))
+		switch {
+		case err == nil:
 			var arches [][]string
 			for _, p := range si.ForArch(j.Arch) {
 				arches = append(arches, p.Arch)
 			}
-			j.IgnoreArch = needsIgnoreArch(arches, j.Arch)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("read the .SRCINFO of %s: %w", j.Pkgbase, err)
+			prep.IgnoreArch = needsIgnoreArch(arches, j.Arch)
+		case !errors.Is(err, os.ErrNotExist):
+			return prep, fmt.Errorf("read the .SRCINFO of %s: %w", j.Pkgbase, err)
 		}
 	}
-	if o := f.pf.Package(j.Pkgbase); o != nil {
-		for _, p := range o.Patches {
-			for _, file := range p.Files {
-				fmt.Fprintf(log, "==> portmake: applying patch %s\n", file)
-				if err := run(ctx, log, dst, "patch", "-p1", "--batch", "--forward", "-i", file); err != nil {
-					return fmt.Errorf("patch rot: %s no longer applies to %s: %w", filepath.Base(file), j.Pkgbase, err)
-				}
+	return prep, nil
+}
+
+// applyPatches applies an override's patches to dst in order. Each patch
+// is read once, checked against the checksum the plan hashed, and applied
+// from that copy, so the bytes applied are the bytes planned.
+func applyPatches(ctx context.Context, log io.Writer, o *lang.PackageOverride, planned []planner.PatchRef, dst string) error {
+	if o == nil {
+		return nil
+	}
+	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".patch")
+	defer os.Remove(tmp)
+	i := 0
+	for _, p := range o.Patches {
+		for _, file := range p.Files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("package %q: patch: %w", o.Name, err)
+			}
+			sum := sha256.Sum256(data)
+			if i >= len(planned) || planned[i].SHA256 != hex.EncodeToString(sum[:]) {
+				return fmt.Errorf("patch %s of %s changed since the plan was made; run portmake plan", filepath.Base(file), o.Name)
+			}
+			i++
+			if err := os.WriteFile(tmp, data, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "==> portmake: applying patch %s\n", file)
+			if err := run(ctx, log, dst, "patch", "-p1", "--batch", "--forward", "-i", tmp); err != nil {
+				return fmt.Errorf("patch rot: %s no longer applies to %s: %w", filepath.Base(file), o.Name, err)
 			}
 		}
+	}
+	if i != len(planned) {
+		return fmt.Errorf("the patches of %s changed since the plan was made; run portmake plan", o.Name)
 	}
 	return nil
 }
@@ -102,7 +147,7 @@ func gitCheckout(ctx context.Context, log io.Writer, url, commit, dst string) er
 		}
 	}
 	var out bytes.Buffer
-	if err := run(ctx, &out, "", "git", "-C", dst, "rev-parse", "HEAD"); err != nil {
+	if _, err := proc.Run(ctx, proc.Command{Args: []string{"git", "-C", dst, "rev-parse", "HEAD"}, Stdout: &out}, log); err != nil {
 		return err
 	}
 	if got := strings.TrimSpace(out.String()); !strings.HasPrefix(got, commit) {
@@ -111,10 +156,10 @@ func gitCheckout(ctx context.Context, log io.Writer, url, commit, dst string) er
 	return nil
 }
 
-// run runs one command with executor.RunCommand, the one process runner:
-// its own process group, killed whole on cancel.
+// run runs one command with proc.Run, the one process runner, its output
+// to log.
 func run(ctx context.Context, log io.Writer, dir, name string, args ...string) error {
-	_, err := executor.RunCommand(ctx, executor.Command{Dir: dir, Env: []string{"GIT_TERMINAL_PROMPT=0"},
+	_, err := proc.Run(ctx, proc.Command{Dir: dir, Env: []string{"GIT_TERMINAL_PROMPT=0"},
 		Args: append([]string{name}, args...)}, log)
 	return err
 }

@@ -75,8 +75,8 @@ type chrootFixture struct {
 func newChrootFixture(t *testing.T) *chrootFixture {
 	testutil.RequireTool(t, "makepkg", "sh")
 	bin := t.TempDir()
-	script(t, bin, "makechrootpkg", fakeMakechrootpkg)
-	script(t, bin, "mkarchroot", fakeMkarchroot)
+	testutil.Script(t, bin, "makechrootpkg", fakeMakechrootpkg)
+	testutil.Script(t, bin, "mkarchroot", fakeMkarchroot)
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	f := &chrootFixture{record: t.TempDir(), chroot: filepath.Join(t.TempDir(), "chroot"), pkgdest: t.TempDir()}
 	t.Setenv("FAKE_RECORD", f.record)
@@ -188,7 +188,7 @@ func TestChrootBuilderKeepsFailedCopies(t *testing.T) {
 func TestChrootDryRunPrintsExactCommands(t *testing.T) {
 	f := newChrootFixture(t)
 	repo := t.TempDir()
-	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: RepoAdd{}}
+	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: testRepoDB}
 	a := f.job("1111111111111111", 1)
 	a.Publish = "core-testing"
 	b := &Job{ID: "2222222222222222", Pkgbase: "demo", Version: "1.0-1", Stage: 2, Deps: []string{a.ID}, SourceDir: f.src, Publish: "core-testing"}
@@ -206,14 +206,14 @@ cd $SRC && PKGDEST=$PD1 FAKE_OUT='demo-1.0-1-x86_64.pkg.tar.gz demo-libs-1.0-1-x
 # publish demo (stage 1) to core-testing
 install -D -m 0644 $PD1/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
 install -D -m 0644 $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
-repo-add --quiet --nocolor $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+portmake repo add --remove-old $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
 # build demo (stage 2) 1.0-1 [2222222222222222]
 mkarchroot -C /etc/pacman.conf -M /etc/makepkg.conf $CHROOT/root base-devel
 cd $SRC && PKGDEST=$PD2 makechrootpkg -r $CHROOT -l portmake-demo-222222222222 -d /var/cache/pacman/pkg -I $PD1/demo-1.0-1-x86_64.pkg.tar.gz -I $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz -- --syncdeps --noconfirm --log --holdver --skipinteg
 # publish demo (stage 2) to core-testing
 install -D -m 0644 $PD2/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
 install -D -m 0644 $PD2/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
-repo-add --quiet --nocolor $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
+portmake repo add --remove-old $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
 `)
 	if out.String() != want {
 		t.Errorf("dry run:\n%s\nwant\n%s", out.String(), want)

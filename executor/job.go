@@ -8,7 +8,9 @@ import (
 )
 
 // Job is one build of one pkgbase: a plan node as the executor sees it. The
-// caller fills it from the plan; the executor never changes it.
+// caller fills it from the plan, and nothing changes it afterwards: what
+// preparing the sources learns comes back as a Prepared value, applied to
+// a per-attempt copy (see Prepared.Apply).
 type Job struct {
 	ID      string // the node hash; identifies the build in the store
 	Pkgbase string
@@ -154,9 +156,26 @@ type Recorder interface {
 // SourceFetcher prepares j.SourceDir (checkout, patches, keys) before a
 // build. It is optional: a caller that prepares every source before Run
 // leaves it nil. Its errors fail the job ("patch rot" is a per-job failure,
-// not a crash); wrap ErrTransient for network failures.
+// not a crash); wrap ErrTransient for network failures. It must not modify
+// j: what it learns goes into the returned Prepared.
 type SourceFetcher interface {
-	Fetch(ctx context.Context, j *Job, log io.Writer) error
+	Fetch(ctx context.Context, j *Job, log io.Writer) (Prepared, error)
+}
+
+// Prepared is what preparing a job's sources learned that the plan could
+// not know: an official source's arch=() list is read from the .SRCINFO of
+// its checkout.
+type Prepared struct {
+	IgnoreArch bool // the PKGBUILD's arch list lacks the target
+}
+
+// Apply returns the job an attempt runs: a copy of j with what the
+// sources said. The builder's argv is computed from it, once, and is
+// what the log records, dry runs print and the build runs.
+func (p Prepared) Apply(j *Job) *Job {
+	c := *j
+	c.IgnoreArch = c.IgnoreArch || p.IgnoreArch
+	return &c
 }
 
 // Progress receives the run's events. The scheduler calls it from a single

@@ -43,7 +43,9 @@ type BuildLog struct {
 	start time.Time
 }
 
-// LogHeader is what the first lines of a build log say.
+// LogHeader is what the first lines of a build log say. Commands is
+// usually nil: they are known once the sources are prepared, and
+// WriteCommands records them then.
 type LogHeader struct {
 	Job      *Job
 	Attempt  int
@@ -93,6 +95,20 @@ func CreateLog(dir string, h LogHeader) (*BuildLog, error) {
 		return nil, fmt.Errorf("build log %s: %w", l.Path, err)
 	}
 	return l, nil
+}
+
+// WriteCommands records the commands the build runs, just before it runs
+// them: the argv the builder computed from the prepared job.
+func (l *BuildLog) WriteCommands(cmds []Command) error {
+	var b bytes.Buffer
+	b.WriteString("==> portmake: running\n")
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "command: %s\n", c)
+	}
+	if _, err := l.f.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("build log %s: %w", l.Path, err)
+	}
+	return nil
 }
 
 // Write appends builder output. It is written through at once so that

@@ -130,11 +130,7 @@ func (m *Makepkg) sandboxed(j *Job, network bool, makepkgArgs ...string) Command
 		// (a port checked out there, a test's work directory).
 		args = append(args, "--ro-bind", m.MakepkgConf, m.MakepkgConf)
 	}
-	iso := m.sandbox
-	if iso == nil && m.probeErr == nil {
-		iso = wantedIsolation // not probed yet (a dry run): show the intent
-	}
-	for _, o := range iso {
+	for _, o := range m.sandbox {
 		if network && o == "--unshare-net" {
 			continue
 		}
@@ -178,8 +174,15 @@ func (m *Makepkg) check(j *Job) error {
 }
 
 // Commands returns the source download and the build.
+// The sandbox is probed first, so that the commands shown are the ones a
+// build runs (the probe may drop an isolation option the host refuses),
+// and so that no worker reads the sandbox settings while another's probe
+// writes them.
 func (m *Makepkg) Commands(j *Job, deps []string) ([]Command, error) {
 	if err := m.check(j); err != nil {
+		return nil, err
+	}
+	if err := m.probeSandbox(context.Background()); err != nil {
 		return nil, err
 	}
 	return m.commands(j), nil

@@ -77,7 +77,7 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 	writeRealSource(t, src, "1")
 	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
 	repo := t.TempDir()
-	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: RepoAdd{}}
+	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: testRepoDB}
 	rec := newMemRecorder()
 	logs := t.TempDir()
 	e := &Executor{Builder: b, Publisher: pub, Recorder: rec, Options: Options{Jobs: 2, LogDir: logs, KeepLogs: 3}}
@@ -180,5 +180,37 @@ package() { :; }
 	out, _ := exec.Command("pgrep", "-f", "sleep 1000").Output()
 	if len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("sandboxed processes survived the cancellation: %s", out)
+	}
+}
+
+// TestMakepkgConcurrentBuilds runs two builds at once on one fresh
+// builder, so that one worker computes its commands while the other
+// probes the sandbox. CI runs it under -race.
+func TestMakepkgConcurrentBuilds(t *testing.T) {
+	testutil.RequireTool(t, "makepkg", "bwrap")
+	if os.Geteuid() == 0 {
+		testutil.RequireTool(t, "runuser")
+	}
+	base := testutil.BuilderDir(t)
+	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
+	var jobs []*Job
+	for _, name := range []string{"pmone", "pmtwo"} {
+		src := filepath.Join(base, "src-"+name)
+		os.MkdirAll(src, 0o755)
+		pkgbuild := "pkgname=" + name + "\npkgver=1\npkgrel=1\narch=(any)\npackage() { :; }\n"
+		os.WriteFile(filepath.Join(src, "PKGBUILD"), []byte(pkgbuild), 0o644)
+		testutil.ChownTree(t, src)
+		jobs = append(jobs, &Job{ID: "hash-" + name, Pkgbase: name, Version: "1-1", SourceDir: src, Arch: "x86_64"})
+	}
+	e := &Executor{Builder: b, Recorder: newMemRecorder(), Options: Options{Jobs: 2, LogDir: t.TempDir()}}
+	s, err := e.Run(context.Background(), jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if r := s.Results[j.ID]; r.Outcome != Built {
+			data, _ := os.ReadFile(r.LogPath)
+			t.Errorf("%s: %v: %v\n%s", j.Pkgbase, r.Outcome, r.Err, data)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/portmake/portmake/proc"
 )
 
 // DefaultBuildUser is the unprivileged account makepkg runs as when
@@ -98,7 +100,7 @@ func packageList(ctx context.Context, c Command, user, outDir string, requireExi
 	// makepkg also insists on a writable BUILDDIR and SRCDEST (default: the PKGBUILD's
 	// directory, which belongs to root for the chroot builder), though
 	// listing names builds nothing: point it at the scratch directory too.
-	cmd.Env = mergeEnv(withoutEnv(os.Environ(), "PKGEXT", "PKGDEST", "SRCDEST", "BUILDDIR"), append(c.Env, "PKGDEST="+scratch, "BUILDDIR="+scratch, "SRCDEST="+scratch))
+	cmd.Env = proc.MergeEnv(proc.WithoutEnv(os.Environ(), "PKGEXT", "PKGDEST", "SRCDEST", "BUILDDIR"), append(c.Env, "PKGDEST="+scratch, "BUILDDIR="+scratch, "SRCDEST="+scratch))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

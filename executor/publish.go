@@ -63,21 +63,6 @@ func (f FuncDB) Command(db string, files []string) Command {
 	return Command{Args: append(append(strings.Fields(f.Name), db), files...)}
 }
 
-// RepoAdd updates the DB with pacman's repo-add, for hosts that prefer it.
-type RepoAdd struct{}
-
-func (RepoAdd) Command(db string, files []string) Command {
-	return Command{Args: append([]string{"repo-add", "--quiet", "--nocolor", db}, files...)}
-}
-
-func (r RepoAdd) Add(ctx context.Context, db string, files []string) error {
-	var out strings.Builder
-	if _, err := RunCommand(ctx, r.Command(db, files), &out); err != nil {
-		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
-	}
-	return nil
-}
-
 // DirPublisher publishes to a directory repository:
 // <Root>/<repo>/os/<Arch>/, with the DB <repo>.db.tar.gz.
 type DirPublisher struct {

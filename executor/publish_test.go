@@ -7,7 +7,14 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/portmake/portmake/alpm/syncdb"
 )
+
+// testRepoDB writes DBs with portmake's own repo-add, as apply does.
+var testRepoDB = FuncDB{Name: "portmake repo add --remove-old", Fn: func(db string, files []string) error {
+	return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
+}}
 
 // checkingDB is a RepoDB that asserts the publishing order: when the DB
 // is written, every file it is about to list is already in place, and the

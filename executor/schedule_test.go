@@ -351,11 +351,16 @@ func TestFailureMemory(t *testing.T) {
 	s = run(t, &Executor{Builder: f, Recorder: rec, Options: Options{RetryFailed: true}}, jobs)
 	wantOutcomes(t, s, map[string]string{"a": "built", "b": "built"})
 
-	// A new hash (the input changed) is retried without the flag.
-	rec.failed["a2"] = false
+	// Failure memory is per hash, not per pkgbase: with a's old hash
+	// remembered as failed, a new hash of a (its inputs changed) is built
+	// without the flag, and the old hash stays remembered.
+	rec = newMemRecorder()
+	rec.failed["a"] = true
 	changed := []*Job{{ID: "a2", Pkgbase: "a", Version: "1.0-2"}}
-	s = run(t, &Executor{Builder: &fakeBuilder{}, Recorder: newMemRecorder()}, changed)
+	s = run(t, &Executor{Builder: &fakeBuilder{}, Recorder: rec}, changed)
 	wantOutcomes(t, s, map[string]string{"a2": "built"})
+	s = run(t, &Executor{Builder: &fakeBuilder{}, Recorder: rec}, []*Job{job("a")})
+	wantOutcomes(t, s, map[string]string{"a": "failed-before: failed before with the same inputs (--retry-failed to try again)"})
 }
 
 func TestTransientRetries(t *testing.T) {
@@ -555,16 +560,22 @@ cd '/src/b dir' && fakebuild b -I /out/a-1.0-1-x86_64.pkg.tar.zst
 }
 
 func TestMalformedJobs(t *testing.T) {
-	for name, jobs := range map[string][]*Job{
-		"duplicate": {job("a"), job("a")},
-		"unknown":   {job("a", "zzz")},
-		"cycle":     {job("a", "b"), job("b", "a"), job("c")},
+	for name, tc := range map[string]struct {
+		jobs []*Job
+		want string
+	}{
+		"empty ID":  {[]*Job{{Pkgbase: "a"}}, "job 0 (a): empty ID"},
+		"duplicate": {[]*Job{job("a"), job("a")}, "job a (a): duplicate ID"},
+		"unknown":   {[]*Job{job("a", "zzz")}, "job a (a): dependency zzz is not in the plan"},
+		"cycle":     {[]*Job{job("a", "b"), job("b", "a"), job("c")}, "jobs form a dependency cycle (cycles must be split into stages by the plan): [a b]"},
 	} {
-		_, err := (&Executor{Builder: &fakeBuilder{}, Recorder: newMemRecorder()}).Run(context.Background(), jobs)
-		if err == nil {
-			t.Errorf("%s: no error", name)
-		} else {
-			t.Logf("%s: %v", name, err)
+		f := &fakeBuilder{}
+		s, err := (&Executor{Builder: f, Recorder: newMemRecorder()}).Run(context.Background(), tc.jobs)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
+		}
+		if s != nil || len(f.order) != 0 {
+			t.Errorf("%s: a malformed run started builds %v", name, f.order)
 		}
 	}
 }

@@ -36,15 +36,11 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 	// ending is a cancellation.
 	bg := context.WithoutCancel(ctx)
 
-	cmds, err := c.e.Builder.Commands(j, deps)
-	if err != nil {
-		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
-		return r
-	}
+	var err error
 	var out io.Writer = io.Discard
 	var blog *BuildLog
 	if c.e.LogDir != "" {
-		blog, err = CreateLog(c.e.LogDir, LogHeader{Job: j, Attempt: attempt, Builder: c.e.Builder.Kind(), Commands: cmds, Start: start})
+		blog, err = CreateLog(c.e.LogDir, LogHeader{Job: j, Attempt: attempt, Builder: c.e.Builder.Kind(), Start: start})
 		if err != nil {
 			r.Outcome, r.Err = Failed, err
 			return r
@@ -73,15 +69,19 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 		}
 		return r
 	}
-	err = nil
-	if c.e.Sources != nil {
-		if err = c.e.Sources.Fetch(ctx, j, out); err != nil {
-			err = fmt.Errorf("prepare sources: %w", err)
-		}
+	// Sources first, then the argv: the commands are computed once, from
+	// the prepared job, and the log records exactly what runs.
+	run, err := c.prepare(ctx, j, out)
+	var cmds []Command
+	if err == nil {
+		cmds, err = c.e.Builder.Commands(run, deps)
+	}
+	if err == nil && blog != nil {
+		err = blog.WriteCommands(cmds)
 	}
 	if err == nil {
 		var o Output
-		o, err = c.e.Builder.Build(ctx, j, out, deps)
+		o, err = c.e.Builder.Build(ctx, run, out, deps)
 		r.ExitCode, r.MaxRSS, r.Files = o.ExitCode, o.MaxRSS, o.Files
 	}
 	switch {
@@ -122,17 +122,38 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 	return r
 }
 
+// prepare runs the source fetcher, if any, and returns the job an attempt
+// runs.
+func (c *coordinator) prepare(ctx context.Context, j *Job, log io.Writer) (*Job, error) {
+	if c.e.Sources == nil {
+		return j, nil
+	}
+	prep, err := c.e.Sources.Fetch(ctx, j, log)
+	if err != nil {
+		return nil, fmt.Errorf("prepare sources: %w", err)
+	}
+	return prep.Apply(j), nil
+}
+
 // dryRun prints what a build of j would run and reports the files it
-// would produce, so that dependents print their -I arguments.
+// would produce, so that dependents print their -I arguments. It prepares
+// the sources as a build would (they decide the argv) but builds nothing.
 func (c *coordinator) dryRun(ctx context.Context, j *Job, deps []string) *Result {
 	w := c.e.DryRun
 	r := &Result{Outcome: Built, Reason: "dry run"}
+	fmt.Fprintf(w, "# build %s %s [%s]\n", display(j), j.Version, j.ID)
+	run, err := c.prepare(ctx, j, io.Discard)
+	if err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
+		fmt.Fprintf(w, "# %v\n", r.Err)
+		return r
+	}
+	j = run
 	cmds, err := c.e.Builder.Commands(j, deps)
 	if err != nil {
 		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
 		return r
 	}
-	fmt.Fprintf(w, "# build %s %s [%s]\n", display(j), j.Version, j.ID)
 	for _, cmd := range cmds {
 		fmt.Fprintln(w, cmd)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/alpm/syncdb"
 )
 
 // nameError is why s is not a valid package name, or "": alpm.CheckName's
@@ -106,7 +107,7 @@ func (l *loader) port(b *hcl.Block, missing hcl.Range) {
 	pt.Arch = arch
 	if arch != carch.Value {
 		l.errorf(archAttr.Expr.Range(), "Architecture disagrees with makepkg.conf",
-			"arch is %q, but %s line %d sets CARCH=%q, and makepkg builds for CARCH. Make them agree, or remove arch to take CARCH.", arch, conf, carch.Line, carch.Value)
+			"arch is %s, but %s line %d sets CARCH=%q, and makepkg builds for CARCH. Make them agree, or remove arch to take CARCH.", l.show(archAttr.Expr.Range(), arch), conf, carch.Line, carch.Value)
 	}
 }
 
@@ -141,7 +142,7 @@ var repoSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 func (l *loader) repo(b *hcl.Block) *Repo {
 	r := &Repo{Name: b.Labels[0], Range: b.DefRange}
 	ok := true
-	if msg := repoNameError(r.Name); msg != "" {
+	if msg := repoNameError(r.Name, fmt.Sprintf("%q", r.Name)); msg != "" {
 		l.errorf(b.LabelRanges[0], "Invalid repository name", "%s", msg)
 		ok = false
 	}
@@ -154,6 +155,16 @@ func (l *loader) repo(b *hcl.Block) *Repo {
 		v, good := l.location(a, locAny)
 		if !good {
 			ok = false
+			return v
+		}
+		// The database's file name names the repository it holds
+		// (core-testing.db holds core-testing), as pacman and the
+		// planner read it.
+		if db := syncdb.RepoName(v.String()); db != "" {
+			if msg := repoNameError(db, l.show(a.Expr.Range(), db)); msg != "" {
+				l.errorf(a.Expr.Range(), "Invalid repository name", "The %s database's file name names the repository it holds. %s", name, msg)
+				ok = false
+			}
 		}
 		return v
 	}
@@ -169,8 +180,8 @@ func (l *loader) repo(b *hcl.Block) *Repo {
 	r.Publish = r.Name
 	if a := attrs["publish"]; a != nil {
 		if s, good := l.str(a); good {
-			if msg := repoNameError(s); msg != "" {
-				l.errorf(a.Expr.Range(), "Invalid publish repository", "%s publish names the repository that fresh builds go to.", msg)
+			if msg := repoNameError(s, l.show(a.Expr.Range(), s)); msg != "" {
+				l.errorf(a.Expr.Range(), "Invalid publish repository", "The publish attribute names the repository that fresh builds go to. %s", msg)
 				ok = false
 			} else {
 				r.Publish = s
@@ -198,8 +209,15 @@ func (l *loader) blacklist(b *hcl.Block) {
 			if loc.URL != nil {
 				name = loc.Path
 			}
-			src, err := readConfig(loc.Path)
+			real, err := resolveInside(l.p.Dir, loc.Path)
+			var src []byte
+			if err == nil {
+				src, err = readConfig(real)
+			}
 			switch {
+			case errors.Is(err, errOutside):
+				l.errorf(a.Expr.Range(), "Blacklist file outside the port",
+					"The blacklist file %s is outside the Portfile's directory (symlinks followed). portmake reads a blacklist only from the port's own tree, so that a Portfile cannot make validate print lines of files such as /etc/shadow; move the file next to the Portfile.", l.show(a.Expr.Range(), loc.Raw))
 			case errors.Is(err, fs.ErrNotExist):
 				l.errorf(a.Expr.Range(), "Missing blacklist file", "The blacklist file %s does not exist. Create it (one glob per line, '# reason' after it), or remove the file attribute.", name)
 			case err != nil:
@@ -208,7 +226,7 @@ func (l *loader) blacklist(b *hcl.Block) {
 				l.blacklistBytes = src
 				l.p.Files[name] = &hcl.File{Bytes: src}
 				entries, diags := ParseBlacklist(src, name)
-				l.diags = append(l.diags, diags...)
+				l.diags = append(l.diags, capDiags(diags, maxFileDiags, name, a.Expr.Range())...)
 				bl.Entries = append(bl.Entries, entries...)
 			}
 		}
@@ -225,9 +243,29 @@ func (l *loader) blacklist(b *hcl.Block) {
 	}
 }
 
+// maxFileDiags bounds the diagnostics about the lines of one file a
+// Portfile names: a file that is not what it should be (a key, a config
+// file) must not be echoed line by line.
+const maxFileDiags = 5
+
+// capDiags keeps the first max diagnostics and replaces the rest by one
+// that counts them, about rng (where the Portfile names the file), so that
+// it shows no further line.
+func capDiags(diags hcl.Diagnostics, max int, file string, rng hcl.Range) hcl.Diagnostics {
+	if len(diags) <= max {
+		return diags
+	}
+	return append(diags[:max:max], &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "More invalid lines",
+		Detail:   fmt.Sprintf("%d more lines of %s are not valid either and are not shown. Is it the right file?", len(diags)-max, file),
+		Subject:  &rng,
+	})
+}
+
 var packageSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "git"}, {Name: "branch"}, {Name: "tag"}, {Name: "commit"},
-	{Name: "patches"}, {Name: "nocheck"}, {Name: "group"},
+	{Name: "patches"}, {Name: "nocheck"}, {Name: "nointeg"}, {Name: "group"},
 }}
 
 var (
@@ -271,7 +309,7 @@ func (l *loader) pkg(b *hcl.Block) *PackageOverride {
 	if a := attrs["commit"]; a != nil {
 		if s, good := l.str(a); good {
 			if !commitRE.MatchString(s) {
-				l.errorf(a.Expr.Range(), "Invalid commit", "The commit %q is not a git object name: write 7 to 64 lower-case hexadecimal digits.", s)
+				l.errorf(a.Expr.Range(), "Invalid commit", "The commit %s is not a git object name: write 7 to 64 lower-case hexadecimal digits.", l.show(a.Expr.Range(), s))
 				ok = false
 			} else {
 				o.Commit = s
@@ -291,10 +329,13 @@ func (l *loader) pkg(b *hcl.Block) *PackageOverride {
 	if a := attrs["nocheck"]; a != nil {
 		o.NoCheck, _ = l.boolean(a)
 	}
+	if a := attrs["nointeg"]; a != nil {
+		o.NoInteg, _ = l.boolean(a)
+	}
 	if a := attrs["group"]; a != nil {
 		if s, good := l.str(a); good {
 			if !groupRE.MatchString(s) {
-				l.errorf(a.Expr.Range(), "Invalid group", "The group %q must start with a letter or digit and hold only letters, digits and _.-.", s)
+				l.errorf(a.Expr.Range(), "Invalid group", "The group %s must start with a letter or digit and hold only letters, digits and _.-.", l.show(a.Expr.Range(), s))
 				ok = false
 			} else {
 				o.Group = s
@@ -339,7 +380,7 @@ func (l *loader) ref(a *hcl.Attribute) (string, bool) {
 		}
 	}
 	if bad != "" {
-		l.errorf(a.Expr.Range(), "Invalid "+a.Name, "The %s %q is not a valid git ref name: %s.", a.Name, s, bad)
+		l.errorf(a.Expr.Range(), "Invalid "+a.Name, "The %s %s is not a valid git ref name: %s.", a.Name, l.show(a.Expr.Range(), s), bad)
 		return "", false
 	}
 	return s, true
@@ -355,12 +396,12 @@ func (l *loader) patch(g Ident, pkg string) (Patch, bool) {
 		return p, false
 	}
 	if _, err := path.Match(g.Name, ""); err != nil {
-		l.errorf(g.Range, "Invalid patch glob", "The patch glob %q is malformed: %v.", g.Name, err)
+		l.errorf(g.Range, "Invalid patch glob", "The patch glob %s is malformed: %v.", l.show(g.Range, g.Name), err)
 		return p, false
 	}
 	matches, err := filepath.Glob(abs(l.p.Dir, g.Name))
 	if err != nil {
-		l.errorf(g.Range, "Invalid patch glob", "The patch glob %q is malformed: %v.", g.Name, err)
+		l.errorf(g.Range, "Invalid patch glob", "The patch glob %s is malformed: %v.", l.show(g.Range, g.Name), err)
 		return p, false
 	}
 	for _, m := range matches {
@@ -369,8 +410,12 @@ func (l *loader) patch(g Ident, pkg string) (Patch, bool) {
 		}
 	}
 	if len(p.Files) == 0 {
+		shown := l.displayPath(g.Name)
+		if l.secrets[g.Range] != "" {
+			shown = l.show(g.Range, g.Name)
+		}
 		l.errorf(g.Range, "Missing patch files",
-			"No file matches %s for the package %q. Patches are paths or globs relative to the Portfile's directory; check the path, or remove the entry.", l.displayPath(g.Name), pkg)
+			"No file matches %s for the package %q. Patches are paths or globs relative to the Portfile's directory; check the path, or remove the entry.", shown, pkg)
 		return p, false
 	}
 	return p, true
@@ -423,7 +468,7 @@ func (l *loader) local(b *hcl.Block) *Local {
 			for _, id := range lc.Packages {
 				if _, err := os.Stat(filepath.Join(lc.Path.Path, id.Name, "PKGBUILD")); err != nil {
 					l.errorf(id.Range, "Missing local PKGBUILD",
-						"The local package %q has no PKGBUILD at %s. Each local pkgbase is a subdirectory of path holding a PKGBUILD.", id.Name, filepath.Join(l.displayPath(lc.Path.Raw), id.Name, "PKGBUILD"))
+						"The local package %s has no PKGBUILD at %s. Each local pkgbase is a subdirectory of path holding a PKGBUILD.", l.show(id.Range, id.Name), filepath.Join(l.displayPath(lc.Path.Raw), id.Name, "PKGBUILD"))
 				}
 			}
 		}
@@ -459,7 +504,7 @@ func (lc *Local) Pkgbases() ([]string, error) {
 }
 
 var sourcesSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "packaging"}, {Name: "state"},
+	{Name: "packaging"}, {Name: "state"}, {Name: "keyring"},
 }}
 
 func (l *loader) sources(b *hcl.Block) {
@@ -476,7 +521,7 @@ func (l *loader) sources(b *hcl.Block) {
 			s.PackagingRange = a.Expr.Range()
 			if !strings.Contains(t, "{project}") && !strings.Contains(t, "{pkgbase}") {
 				l.errorf(a.Expr.Range(), "Packaging template without placeholder",
-					"The packaging template %q names no repository per package: put {project} (the GitLab project path of the pkgbase) or {pkgbase} where the name goes.", t)
+					"The packaging template %s names no repository per package: put {project} (the GitLab project path of the pkgbase) or {pkgbase} where the name goes.", l.show(a.Expr.Range(), hidePassword(t)))
 			} else {
 				probe := strings.NewReplacer("{project}", "x", "{pkgbase}", "x").Replace(t)
 				if loc, ok := l.resolve(probe, a.Expr.Range(), "packaging", locGit); ok {
@@ -491,75 +536,8 @@ func (l *loader) sources(b *hcl.Block) {
 	if a := attrs["state"]; a != nil {
 		s.State, _ = l.location(a, locGit)
 	}
-}
-
-var buildSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "builder"}, {Name: "chroot"}, {Name: "cache"}, {Name: "jobs"},
-	{Name: "logs"}, {Name: "keep_logs"}, {Name: "bootstrap"},
-	{Name: "nocheck"}, {Name: "retries"}, {Name: "makepkg_args"},
-}}
-
-func (l *loader) build(b *hcl.Block) {
-	bd := &l.p.Build
-	bd.Builder = DefaultBuilder
-	bd.Chroot = DefaultChroot
-	bd.Cache = DefaultCache
-	bd.Logs = abs(l.p.Dir, DefaultLogs)
-	bd.Jobs = DefaultJobs
-	bd.KeepLogs = DefaultKeepLogs
-	for _, n := range DefaultBootstrap {
-		bd.Bootstrap = append(bd.Bootstrap, Ident{Name: n})
-	}
-	if b == nil {
-		return
-	}
-	bd.Range = b.DefRange
-	attrs := l.content(b, buildSchema)
-	if a := attrs["builder"]; a != nil {
-		if s, ok := l.str(a); ok {
-			if s != "makechrootpkg" && s != "makepkg" {
-				l.errorf(a.Expr.Range(), "Unknown builder",
-					"The builder %q is not one portmake has: use \"makechrootpkg\" (devtools clean chroots) or \"makepkg\" (bubblewrap sandbox, for hosts without devtools).", s)
-			} else {
-				bd.Builder = s
-			}
-		}
-	}
-	for _, d := range []struct {
-		name string
-		dst  *string
-	}{{"chroot", &bd.Chroot}, {"cache", &bd.Cache}, {"logs", &bd.Logs}} {
-		if a := attrs[d.name]; a != nil {
-			if loc, ok := l.location(a, locLocal); ok {
-				*d.dst = loc.Path
-			}
-		}
-	}
-	if n, ok := l.integer(attrs["jobs"], 1, 256); ok {
-		bd.Jobs = n
-	}
-	if n, ok := l.integer(attrs["keep_logs"], 0, 1<<20); ok {
-		bd.KeepLogs = n
-	}
-	if n, ok := l.integer(attrs["retries"], 0, 100); ok {
-		bd.Retries = n
-	}
-	if a := attrs["bootstrap"]; a != nil {
-		bd.Bootstrap = l.names(a, "build.bootstrap")
-	}
-	if v, ok := l.boolean(attrs["nocheck"]); ok {
-		bd.NoCheck = v
-	}
-	if a := attrs["makepkg_args"]; a != nil {
-		args, _ := l.strList(a)
-		for _, arg := range args {
-			if !strings.HasPrefix(arg.Name, "-") {
-				l.errorf(arg.Range, "Invalid makepkg argument",
-					"makepkg_args holds options, which start with '-'; %q does not. makepkg takes no other arguments.", arg.Name)
-				continue
-			}
-			bd.MakepkgArgs = append(bd.MakepkgArgs, arg.Name)
-		}
+	if a := attrs["keyring"]; a != nil {
+		s.Keyring = l.keyring(a)
 	}
 }
 
@@ -594,7 +572,7 @@ func (l *loader) publish(b *hcl.Block) *Publish {
 		if a := attrs["bucket"]; a != nil {
 			if s, ok := l.str(a); ok {
 				if !bucketRE.MatchString(s) || strings.Contains(s, "..") {
-					l.errorf(a.Expr.Range(), "Invalid bucket name", "The bucket %q is not a valid S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.", s)
+					l.errorf(a.Expr.Range(), "Invalid bucket name", "The bucket %s is not a valid S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.", l.show(a.Expr.Range(), s))
 				} else {
 					p.Bucket = s
 				}
@@ -614,9 +592,13 @@ func (l *loader) publish(b *hcl.Block) *Publish {
 		if a := attrs["endpoint"]; a != nil {
 			if s, ok := l.str(a); ok {
 				u, err := urlParse(s)
-				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-					l.errorf(a.Expr.Range(), "Invalid endpoint", "The S3 endpoint %q must be an http:// or https:// URL with a host, such as \"https://s3.example.org\".", s)
-				} else {
+				switch {
+				case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+					l.errorf(a.Expr.Range(), "Invalid endpoint", "The S3 endpoint %s must be an http:// or https:// URL with a host, such as \"https://s3.example.org\".", l.show(a.Expr.Range(), hidePassword(s)))
+				case u.User != nil:
+					l.errorf(a.Expr.Range(), "Credentials in the Portfile",
+						"The S3 endpoint %s holds user information. Give credentials through the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or name a shared-credentials profile with profile.", l.show(a.Expr.Range(), hidePassword(s)))
+				default:
 					p.Endpoint = s
 				}
 			}

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/portmake/portmake/alpm"
 )
 
 // eval evaluates expr in the Portfile's context. References to undeclared
@@ -43,15 +46,38 @@ func (l *loader) eval(expr hcl.Expression) (cty.Value, bool) {
 	if !ok {
 		return cty.NilVal, false
 	}
-	v, diags := expr.Value(l.ctx)
-	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
+	v, good := l.evalBounded(expr)
+	if !good {
 		return cty.NilVal, false
 	}
+	// Decoding works on plain values; the range remembers whether the
+	// value must stay out of diagnostics.
+	v = l.unmark(expr.Range(), v)
 	if !v.IsWhollyKnown() {
 		// Only reachable through functions that return unknowns; a
 		// Portfile has no unknown inputs.
 		l.errorf(expr.Range(), "Value not known", "This value cannot be computed before planning; use only variables, literals and functions here.")
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
+// evalBounded evaluates expr within the load's budget (see bounds.go).
+// Once the budget is exceeded, it evaluates nothing more: the first error
+// explains why. The value keeps its marks (see secret.go).
+func (l *loader) evalBounded(expr hcl.Expression) (cty.Value, bool) {
+	if l.budget.exceeded {
+		return cty.NilVal, false
+	}
+	disarm := l.budget.arm(expr)
+	v, diags := expr.Value(l.ctx)
+	disarm()
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if c, ok := valueCost(v, MaxValueCost); !ok {
+		l.diags = append(l.diags, l.budget.tooBig(expr.Range(), "this expression", c, MaxValueCost))
 		return cty.NilVal, false
 	}
 	return v, true
@@ -97,7 +123,7 @@ func (l *loader) boolean(attr *hcl.Attribute) (bool, bool) {
 	b, err := convert.Convert(v, cty.Bool)
 	if err != nil {
 		l.errorf(attr.Expr.Range(), "Incorrect attribute value type",
-			"The %s attribute takes true or false, but this is %s.", attr.Name, ctyString(v))
+			"The %s attribute takes true or false, but this is %s.", attr.Name, l.showVal(attr.Expr.Range(), v))
 		return false, false
 	}
 	return b.True(), true
@@ -112,17 +138,27 @@ func (l *loader) integer(attr *hcl.Attribute, min, max int64) (int, bool) {
 	if !ok || v.IsNull() {
 		return 0, false
 	}
+	return l.toInt(attr, v, min, max, "")
+}
+
+// toInt converts v, the value of attr, to a whole number in [min, max].
+// or names what else the attribute takes, as ` or "auto"`.
+func (l *loader) toInt(attr *hcl.Attribute, v cty.Value, min, max int64, or string) (int, bool) {
 	n, err := convert.Convert(v, cty.Number)
 	if err != nil {
 		l.errorf(attr.Expr.Range(), "Incorrect attribute value type",
-			"The %s attribute takes a whole number, but this is %s.", attr.Name, ctyString(v))
+			"The %s attribute takes a whole number%s, but this is %s.", attr.Name, or, l.showVal(attr.Expr.Range(), v))
 		return 0, false
 	}
 	f := n.AsBigFloat()
 	i, acc := f.Int64()
 	if acc != big.Exact || i < min || i > max {
+		shown := f.Text('g', 10)
+		if src := l.secrets[attr.Expr.Range()]; src != "" {
+			shown = hidden(src)
+		}
 		l.errorf(attr.Expr.Range(), "Invalid "+attr.Name,
-			"The %s attribute takes a whole number from %d to %d, but this is %s.", attr.Name, min, max, f.Text('g', -1))
+			"The %s attribute takes a whole number from %d to %d%s, but this is %s.", attr.Name, min, max, or, shown)
 		return 0, false
 	}
 	return int(i), true
@@ -147,7 +183,7 @@ func (l *loader) strList(attr *hcl.Attribute) ([]Ident, bool) {
 			s, err := convert.Convert(v, cty.String)
 			if err != nil || v.IsNull() {
 				l.errorf(e.Range(), "Incorrect list element type",
-					"Every element of %s must be a string, but this is %s.", attr.Name, ctyString(v))
+					"Every element of %s must be a string, but this is %s.", attr.Name, l.showVal(e.Range(), v))
 				good = false
 				continue
 			}
@@ -162,7 +198,7 @@ func (l *loader) strList(attr *hcl.Attribute) ([]Ident, bool) {
 	lv, err := convert.Convert(v, cty.List(cty.String))
 	if err != nil || !lv.IsWhollyKnown() {
 		l.errorf(attr.Expr.Range(), "Incorrect attribute value type",
-			"The %s attribute takes a list of strings, but this is %s.", attr.Name, ctyString(v))
+			"The %s attribute takes a list of strings, but this is %s.", attr.Name, l.showVal(attr.Expr.Range(), v))
 		return nil, false
 	}
 	var out []Ident
@@ -188,7 +224,7 @@ func (l *loader) names(attr *hcl.Attribute, what string) []Ident {
 			continue
 		}
 		if first, dup := seen[id.Name]; dup {
-			l.errorf(id.Range, "Duplicate name", "%q is already listed in %s at %s.", id.Name, what, rangeText(first))
+			l.errorf(id.Range, "Duplicate name", "%s is already listed in %s at %s.", l.show(id.Range, id.Name), what, rangeText(first))
 			continue
 		}
 		seen[id.Name] = id.Range
@@ -200,30 +236,33 @@ func (l *loader) names(attr *hcl.Attribute, what string) []Ident {
 // checkName reports an invalid pkgname or pkgbase.
 func (l *loader) checkName(name string, rng hcl.Range, what string) bool {
 	if why := nameError(name); why != "" {
-		l.errorf(rng, "Invalid package name", "%q in %s is not a valid package name: %s. A package name holds only letters, digits and @._+- and does not start with '-' or '.' (alpm-package-name(7)).", name, what, why)
+		if l.secrets[rng] != "" {
+			why = "it holds a character a package name cannot have" // the reason quotes the name
+		}
+		l.errorf(rng, "Invalid package name", "%s in %s is not a valid package name: %s. A package name holds only letters, digits and @._+- and does not start with '-' or '.' (alpm-package-name(7)).", l.show(rng, name), what, why)
 		return false
 	}
 	return true
 }
 
-// repoNameError says what is wrong with a repository name, or "". The rule
-// is alpm-repo-name(7) plus what makes it safe as a path element of the
-// <repo>/os/<arch>/ layout and as a pacman.conf section.
-func repoNameError(s string) string {
-	switch {
-	case s == "":
-		return "A repository name must not be empty."
-	case s == "." || s == "..":
-		return fmt.Sprintf("%q cannot be a repository name: it is a directory reference.", s)
-	case s[0] == '-':
-		return fmt.Sprintf("The repository name %q starts with '-'.", s)
+// repoNameError says what is wrong with a repository name, shown quoted
+// as shown, or returns "". alpm-repo-name(7) forbids '/', '?', '!', newlines
+// and a leading '-'; a port's repository name also becomes the file name
+// <name>.db.tar.gz, a directory of the published tree <name>/os/<arch>/ and
+// a pacman.conf section, and the publisher takes only package-name
+// characters there. So the rule is alpm-package-name(7)'s character set,
+// which lies inside alpm-repo-name(7)'s, and validate enforces exactly what
+// the publisher will.
+func repoNameError(s, shown string) string {
+	err := alpm.CheckName(s)
+	if err == nil {
+		return ""
 	}
-	for _, c := range s {
-		if c == '/' || c == '?' || c == '!' || c == '[' || c == ']' || c <= ' ' || c == 0x7f {
-			return fmt.Sprintf("The repository name %q contains %q, which alpm-repo-name(7) or the <repo>/os/<arch>/ layout does not allow.", s, c)
-		}
+	why := nameError(s)
+	if s == "" {
+		why = "it is empty"
 	}
-	return ""
+	return fmt.Sprintf("The repository name %s is not valid: %s. A repository name becomes a file name (<name>.db.tar.gz), a directory of the published tree (<name>/os/<arch>/) and a pacman.conf section; alpm-repo-name(7) allows more characters, but portmake takes only those that are safe in all three.", shown, why)
 }
 
 var archRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
@@ -245,10 +284,10 @@ func (l *loader) checkArch(arch string, rng hcl.Range, what string) bool {
 		l.errorf(rng, "Invalid architecture", "%s cannot be \"any\": packages built for every architecture are copied, not built, so a port always names a CPU architecture such as \"aarch64\".", what)
 		return false
 	case !archRE.MatchString(arch):
-		l.errorf(rng, "Invalid architecture", "%s %q is not an architecture: alpm-architecture(7) allows only letters, digits and '_' (for example \"aarch64\", \"riscv64\", \"x86_64_v3\").", what, arch)
+		l.errorf(rng, "Invalid architecture", "%s %s is not an architecture: alpm-architecture(7) allows only letters, digits and '_' (for example \"aarch64\", \"riscv64\", \"x86_64_v3\").", what, l.show(rng, arch))
 		return false
 	case !knownArch[arch]:
-		l.warnf(rng, "Unknown architecture", "%s %q is not one of the architectures alpm-architecture(7) lists (aarch64, armv7h, armv8, i686, loong64, riscv64, x86_64, x86_64_v2..v4); check the spelling.", what, arch)
+		l.warnf(rng, "Unknown architecture", "%s %s is not one of the architectures alpm-architecture(7) lists (aarch64, armv7h, armv8, i686, loong64, riscv64, x86_64, x86_64_v2..v4); check the spelling.", what, l.show(rng, arch))
 	}
 	return true
 }
@@ -276,6 +315,7 @@ func (l *loader) location(attr *hcl.Attribute, kind locKind) (Location, bool) {
 
 func (l *loader) resolve(s string, rng hcl.Range, what string, kind locKind) (Location, bool) {
 	loc := Location{Raw: s, Range: rng}
+	shown := l.show(rng, hidePassword(s))
 	if strings.TrimSpace(s) == "" {
 		l.errorf(rng, "Empty location", "The %s attribute must name a URL or a path; it is empty.", what)
 		return loc, false
@@ -285,7 +325,7 @@ func (l *loader) resolve(s string, rng hcl.Range, what string, kind locKind) (Lo
 		return loc, false
 	}
 	if kind == locGit && scpRE.MatchString(s) {
-		l.errorf(rng, "Unsupported git location", "%q uses scp-like syntax. Write it as an ssh:// URL, for example \"ssh://git@host/path.git\".", s)
+		l.errorf(rng, "Unsupported git location", "%s uses scp-like syntax. Write it as an ssh:// URL, for example \"ssh://git@host/path.git\".", shown)
 		return loc, false
 	}
 	if !schemeRE.MatchString(s) {
@@ -294,7 +334,17 @@ func (l *loader) resolve(s string, rng hcl.Range, what string, kind locKind) (Lo
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		l.errorf(rng, "Invalid URL", "The %s location %q is not a valid URL: %v.", what, s, unwrapURLError(err))
+		detail := fmt.Sprintf(": %v", unwrapURLError(err))
+		if l.secrets[rng] != "" || passwordRE.MatchString(s) {
+			detail = "" // url.Parse's reason may quote the text
+		}
+		l.errorf(rng, "Invalid URL", "The %s location %s is not a valid URL%s.", what, shown, detail)
+		return loc, false
+	}
+	if pw, has := u.User.Password(); has && pw != "" {
+		l.errorf(rng, "Password in a URL",
+			"The %s location %s holds a password. The Portfile is committed and shared, and locations end up in plans and logs, so portmake refuses passwords in URLs. Remove it and give the credentials another way: for git locations, ~/.netrc or a git credential helper (git reads both); for publish \"s3\", the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or a profile.",
+			what, shown)
 		return loc, false
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -308,11 +358,11 @@ func (l *loader) resolve(s string, rng hcl.Range, what string, kind locKind) (Lo
 	switch {
 	case scheme == "file":
 		if u.Host != "" && u.Host != "localhost" {
-			l.errorf(rng, "Invalid file URL", "The file URL %q names the host %q; a file URL names a local absolute path, as in \"file:///srv/repo/core.db\".", s, u.Host)
+			l.errorf(rng, "Invalid file URL", "The file URL %s names the host %q; a file URL names a local absolute path, as in \"file:///srv/repo/core.db\".", shown, u.Host)
 			return loc, false
 		}
 		if !strings.HasPrefix(u.Path, "/") {
-			l.errorf(rng, "Invalid file URL", "The file URL %q has no absolute path; write file:///absolute/path, or use a plain path relative to the Portfile.", s)
+			l.errorf(rng, "Invalid file URL", "The file URL %s has no absolute path; write file:///absolute/path, or use a plain path relative to the Portfile.", shown)
 			return loc, false
 		}
 		loc.URL = u
@@ -321,15 +371,49 @@ func (l *loader) resolve(s string, rng hcl.Range, what string, kind locKind) (Lo
 	case kind != locLocal && (scheme == "http" || scheme == "https"),
 		kind == locGit && (scheme == "ssh" || scheme == "git"):
 		if u.Host == "" || u.Opaque != "" {
-			l.errorf(rng, "Invalid URL", "The URL %q has no host; write it as %s://host/path.", s, scheme)
+			l.errorf(rng, "Invalid URL", "The URL %s has no host; write it as %s://host/path.", shown, scheme)
 			return loc, false
 		}
 		loc.URL = u
 		return loc, true
 	default:
-		l.errorf(rng, "Unsupported location", "The %s location %q uses the scheme %q; it must be %s.", what, s, u.Scheme, allowed)
+		uses := fmt.Sprintf("the scheme %q", u.Scheme)
+		if l.secrets[rng] != "" {
+			uses = "a scheme portmake does not take"
+		}
+		l.errorf(rng, "Unsupported location", "The %s location %s uses %s; it must be %s.", what, shown, uses, allowed)
 		return loc, false
 	}
+}
+
+// passwordRE finds the password of a URL's userinfo, in text that may not
+// parse as a URL.
+var passwordRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^/?#:@]*):[^/?#]*@`)
+
+// hidePassword replaces the password in a URL with "***", so that no
+// diagnostic repeats it.
+func hidePassword(s string) string { return passwordRE.ReplaceAllString(s, "${1}:***@") }
+
+// passwordInTextRE finds URL passwords anywhere in a file.
+var passwordInTextRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/?#:@\s"]*:[^/?#@\s"]*@`)
+
+// maskPasswords returns a copy of src with the password of every URL in it
+// replaced by as many '*', so that the snippets of diagnostics keep their
+// positions but never show a password written in the Portfile; or src
+// itself, and false, when it holds none.
+func maskPasswords(src []byte) ([]byte, bool) {
+	if !passwordInTextRE.Match(src) {
+		return src, false
+	}
+	return passwordInTextRE.ReplaceAllFunc(src, func(m []byte) []byte {
+		out := bytes.Clone(m)
+		auth := bytes.Index(out, []byte("://")) + 3
+		colon := auth + bytes.IndexByte(out[auth:], ':')
+		for j := colon + 1; j < len(out)-1; j++ {
+			out[j] = '*'
+		}
+		return out
+	}), true
 }
 
 func unwrapURLError(err error) error {

@@ -12,4 +12,10 @@
 // PKGBUILD directories, file() arguments), but it must never touch the
 // network, run commands, plan or build: what a location points at is the
 // concern of the planner and the executor.
+//
+// A Portfile is untrusted input: loading one is bounded in size, nesting
+// and evaluated values (bounds.go), and what env() and file() read never
+// appears in a diagnostic (secret.go). Which of its settings change the
+// bytes of a build, and so are build-hash inputs, is decided field by
+// field in hashinputs.go.
 package lang

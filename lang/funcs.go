@@ -38,7 +38,7 @@ func (in *inputs) sorted() []string {
 // FunctionNames lists the functions a Portfile may call, sorted, for the
 // documentation and its test.
 func FunctionNames() []string {
-	fs := functions("", nil, &inputs{})
+	fs := functions("", nil, &inputs{}, &budget{})
 	names := make([]string, 0, len(fs))
 	for n := range fs {
 		names = append(names, n)
@@ -50,8 +50,10 @@ func FunctionNames() []string {
 // functions is the hermetic function set: the cty standard library's pure
 // functions, plus env() through the caller's lookup and file() confined to
 // the Portfile's directory. Nothing here reads the clock, the network or
-// random state, so the same inputs always give the same Portfile.
-func functions(dir string, env func(string) string, in *inputs) map[string]function.Function {
+// random state, so the same inputs always give the same Portfile. Every
+// function is wrapped by bounded, which charges its results to b; env()
+// and file() mark their results (see secret.go).
+func functions(dir string, env func(string) string, in *inputs, b *budget) map[string]function.Function {
 	fs := map[string]function.Function{
 		"abs":           stdlib.AbsoluteFunc,
 		"ceil":          stdlib.CeilFunc,
@@ -118,7 +120,7 @@ func functions(dir string, env func(string) string, in *inputs) map[string]funct
 				v = env(name)
 			}
 			in.add("env", name, v)
-			return cty.StringVal(v), nil
+			return cty.StringVal(v).Mark(external{"env", name}), nil
 		},
 	})
 	fs["file"] = function.New(&function.Spec{
@@ -132,9 +134,12 @@ func functions(dir string, env func(string) string, in *inputs) map[string]funct
 				return cty.NilVal, function.NewArgError(0, err)
 			}
 			in.add("file", rel, data)
-			return cty.StringVal(data), nil
+			return cty.StringVal(data).Mark(external{"file", rel}), nil
 		},
 	})
+	for name, f := range fs {
+		fs[name] = bounded(name, f, b)
+	}
 	return fs
 }
 
@@ -148,19 +153,14 @@ func readInside(dir, rel string) (string, error) {
 	if filepath.IsAbs(rel) {
 		return "", fmt.Errorf("path %q is absolute; file() reads only files inside the Portfile's directory, given relative to it", rel)
 	}
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return "", fmt.Errorf("resolve the Portfile's directory: %v", err)
-	}
-	real, err := filepath.EvalSymlinks(filepath.Join(root, rel))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return "", fmt.Errorf("no file %q in the Portfile's directory", rel)
-		}
-		return "", fmt.Errorf("read %q: %v", rel, err)
-	}
-	if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+	real, err := resolveInside(dir, rel)
+	switch {
+	case errors.Is(err, errOutside):
 		return "", fmt.Errorf("path %q leads outside the Portfile's directory; file() reads only files inside it", rel)
+	case os.IsNotExist(err):
+		return "", fmt.Errorf("no file %q in the Portfile's directory", rel)
+	case err != nil:
+		return "", fmt.Errorf("read %q: %v", rel, err)
 	}
 	fi, err := os.Stat(real)
 	if err != nil {
@@ -180,6 +180,32 @@ func readInside(dir, rel string) (string, error) {
 		return "", fmt.Errorf("%q is not valid UTF-8 text", rel)
 	}
 	return string(data), nil
+}
+
+// errOutside is returned by resolveInside for a path that leads outside.
+var errOutside = errors.New("outside the Portfile's directory")
+
+// resolveInside resolves p (relative to dir, or absolute) through every
+// symlink and returns the real path, or errOutside when that is not inside
+// dir: the confinement of file() and of the blacklist file, which keeps a
+// Portfile hermetic and keeps validate from printing lines of files such as
+// /etc/shadow.
+func resolveInside(dir, p string) (string, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("resolve the Portfile's directory: %w", err)
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(root, p)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", errOutside
+	}
+	return real, nil
 }
 
 // maxConfigFile bounds the configuration files a Portfile names

@@ -68,6 +68,10 @@ func Parse(src []byte, filename string, opts LoadOptions) (*Portfile, hcl.Diagno
 		Variables: map[string]*Variable{},
 		Files:     map[string]*hcl.File{},
 	}
+	if diags := checkSource(src, filename, "Portfile"); diags.HasErrors() {
+		p.Files[filename] = &hcl.File{Bytes: src}
+		return p, diags
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if file != nil {
 		p.Files[filename] = file
@@ -83,6 +87,11 @@ func Parse(src []byte, filename string, opts LoadOptions) (*Portfile, hcl.Diagno
 	if !l.diags.HasErrors() {
 		p.Hash = l.hash()
 	}
+	for name, f := range p.Files {
+		if masked, ok := maskPasswords(f.Bytes); ok {
+			p.Files[name] = &hcl.File{Body: f.Body, Bytes: masked, Nav: f.Nav}
+		}
+	}
 	return p, l.diags
 }
 
@@ -97,6 +106,8 @@ type loader struct {
 	diags hcl.Diagnostics
 
 	blacklistBytes []byte
+	budget         budget                // evaluation allowance, see bounds.go
+	secrets        map[hcl.Range]string  // expressions whose value came from env() or file()
 	failedVars     map[string]bool       // variables whose value is already reported as broken
 	singles        map[string]*hcl.Block // port, blacklist, aur, local, sources, build, publish
 }
@@ -113,6 +124,9 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "sources"},
 		{Type: "build"},
 		{Type: "publish", LabelNames: []string{"type"}},
+		{Type: "sign"},
+		// Declared only to say where it goes.
+		{Type: "slurm"},
 	},
 }
 
@@ -128,6 +142,9 @@ func (l *loader) decode(body hcl.Body) {
 		case "variable":
 			vars = append(vars, b)
 		case "repo", "package":
+		case "slurm":
+			l.errorf(b.DefRange, "Misplaced slurm block",
+				"The slurm block goes inside the build block, next to backend = \"slurm\": build { backend = \"slurm\" slurm { work_dir = \"...\" } }.")
 		default:
 			if first, dup := l.singles[b.Type]; dup {
 				l.errorf(b.DefRange, "Duplicate "+b.Type+" block",
@@ -180,6 +197,9 @@ func (l *loader) decode(body hcl.Body) {
 	if b := l.singles["publish"]; b != nil {
 		l.p.Publish = l.publish(b)
 	}
+	if b := l.singles["sign"]; b != nil {
+		l.p.Sign = l.sign(b)
+	}
 }
 
 // hash is the Portfile hash: named, salted lines in a fixed order, like the
@@ -196,7 +216,7 @@ func (l *loader) hashLines() []string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		v := l.p.Variables[n].Value
+		v, _ := l.p.Variables[n].Value.UnmarkDeep()
 		js, err := ctyjson.Marshal(v, v.Type())
 		if err != nil {
 			js = []byte(v.GoString())

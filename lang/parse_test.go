@@ -179,6 +179,16 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`variable "x" { default = env("HOME") }` + "\nrepo \"a\" { target = \"${var.x}/a.db\" }\n"))
+	for _, s := range []string{ // the bounds of bounds.go
+		`variable "x" { default = [for a in range(3) : [for b in range(3) : "${a}${b}"]] }`,
+		`variable "x" { default = "%{for a in [1, 2]}${a}%{endfor}" }`,
+		"variable \"x\" {\n  default = <<EOT\n${1}\nEOT\n}\n",
+		`variable "x" { default = ((((!!true)))) ? -(-1) : 1 + 2 * 3 }`,
+		`variable "x" { default = jsondecode("[[[1]]]") }`,
+		`variable "x" { default = format("%05d", 1) }`,
+	} {
+		f.Add([]byte(s))
+	}
 	dir := portDir(f)
 	f.Fuzz(func(t *testing.T, src []byte) {
 		pf, diags := Parse(src, filepath.Join(dir, "Portfile.hcl"), LoadOptions{})

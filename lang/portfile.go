@@ -49,6 +49,7 @@ type Portfile struct {
 	Sources   Sources
 	Build     Build
 	Publish   *Publish // nil when there is no publish block
+	Sign      *Sign    // nil when packages are not signed
 
 	// Hash identifies everything the plan reads through this package: the
 	// Portfile bytes, the resolved variable values, what env() and file()
@@ -82,7 +83,10 @@ type Variable struct {
 	Default     cty.Value // cty.NilVal when the variable is required
 	Value       cty.Value
 	Source      string // "default", "env", "var-file <name>" or "--var"
-	Range       hcl.Range
+	// Secret is set, as `env("NAME")` or `file("path")`, when the value
+	// was read by env() or file(): views must not show it.
+	Secret string
+	Range  hcl.Range
 }
 
 // Location is a place the Portfile names: an http(s) or file URL, or a plain
@@ -156,6 +160,10 @@ type PackageOverride struct {
 
 	Patches []Patch // in application order
 	NoCheck bool
+	// NoInteg opts this package out of source integrity checks (the
+	// PKGBUILD's checksums and signatures), for sources that change in
+	// place upstream. Only per package: the default verifies.
+	NoInteg bool
 	Group   string // builds of one group never run at the same time
 	Range   hcl.Range
 }
@@ -192,6 +200,10 @@ type Sources struct {
 	Packaging      string
 	PackagingRange hcl.Range
 	State          Location // optional: Arch's packaging state repository
+	// Keyring is a directory of ASCII-armoured PGP keys (*.asc) imported
+	// before building a package whose .SRCINFO lists validpgpkeys, besides
+	// the package's own keys/pgp/. Zero when not set.
+	Keyring Location
 }
 
 // PackagingURL returns the packaging repository of a pkgbase, given its
@@ -202,19 +214,58 @@ func (s Sources) PackagingURL(pkgbase, project string) string {
 	return r.Replace(s.Packaging)
 }
 
-// Build is the build block.
+// Build is the build block. Which fields change the built bytes, and so
+// are hash inputs, is decided in hashinputs.go.
 type Build struct {
-	Builder     string // "makechrootpkg" or "makepkg"
-	Chroot      string // absolute
-	Cache       string // absolute
-	Jobs        int
+	Builder string // "makechrootpkg" or "makepkg"
+	Backend string // BackendLocal or BackendSlurm: where builds run
+	// User is the unprivileged user the makepkg builder builds as
+	// (DefaultUser unless set; UserSet tells which).
+	User    string
+	UserSet bool
+	Chroot  string // absolute
+	Cache   string // absolute
+	// Jobs is how many builds run at once. 0 (slurm backend only) means no
+	// limit. With JobsAuto (jobs = "auto", local backend only) Jobs is 1,
+	// where the load-aware scheduler starts.
+	Jobs     int
+	JobsAuto bool
+	// Memory is the memory builds may use together, in bytes (build.memory,
+	// "24GiB"); 0 when not set. The local scheduler packs builds by their
+	// recorded peak RSS under it; the slurm backend uses it as a default
+	// --mem.
+	Memory      int64
 	Logs        string // absolute
 	KeepLogs    int
 	Bootstrap   []Ident
 	NoCheck     bool     // run every build with --nocheck
 	Retries     int      // retries of a build that failed for a transient reason
 	MakepkgArgs []string // appended to the default makepkg arguments
-	Range       hcl.Range
+	// BuildDependentsOfFailed builds a node whose in-plan dependency failed
+	// against what the target repository has, instead of skipping it.
+	BuildDependentsOfFailed bool
+	Slurm                   *Slurm // the slurm block; nil when absent
+	Range                   hcl.Range
+}
+
+// Slurm is the slurm block inside build: how builds are submitted to a
+// Slurm cluster when the backend is "slurm".
+type Slurm struct {
+	Partition  string   // sbatch --partition; "" for the cluster default
+	Constraint string   // sbatch --constraint; the port's arch unless set
+	Account    string   // sbatch --account
+	QOS        string   // sbatch --qos
+	TimeLimit  string   // sbatch --time, in Slurm's syntax; "" for the partition default
+	WorkDir    string   // absolute; shared between this host and the nodes
+	SbatchArgs []string // extra sbatch options, each "--name=value"
+	Range      hcl.Range
+}
+
+// Sign is the sign block: the GnuPG key that signs packages and databases.
+type Sign struct {
+	Key     string // fingerprint or long key id: upper-case hex, no spaces
+	GPGHome string // absolute; "" for GnuPG's default
+	Range   hcl.Range
 }
 
 // Publish is the publish block: where built packages go.

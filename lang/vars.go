@@ -35,9 +35,7 @@ func (l *loader) constEval(expr hcl.Expression, what string) (cty.Value, bool) {
 			"%s is an input of the Portfile, so it cannot refer to variables; write a literal value.", what)
 		return cty.NilVal, false
 	}
-	v, diags := expr.Value(l.ctx)
-	l.diags = append(l.diags, diags...)
-	return v, !diags.HasErrors()
+	return l.evalBounded(expr)
 }
 
 // variables declares the variable blocks and resolves their values, in
@@ -45,7 +43,7 @@ func (l *loader) constEval(expr hcl.Expression, what string) (cty.Value, bool) {
 // --var. It then builds the evaluation context for the rest of the file.
 func (l *loader) variables(blocks []*hcl.Block) {
 	l.failedVars = map[string]bool{}
-	funcs := functions(l.p.Dir, l.opts.Env, l.in)
+	funcs := functions(l.p.Dir, l.opts.Env, l.in, &l.budget)
 	l.ctx = &hcl.EvalContext{Functions: funcs}
 	for _, b := range blocks {
 		name := b.Labels[0]
@@ -117,7 +115,15 @@ func (l *loader) variables(blocks []*hcl.Block) {
 				"The variable %q has no default, so it must be set with --var %s=VALUE, in a --var-file, or with the environment variable %s%s.", name, name, EnvPrefix, name)
 			v.Value = cty.DynamicVal
 		}
+		// The context keeps the marks of env() and file() values, so
+		// that what is computed from them stays out of diagnostics; the
+		// Variable holds plain values and says where they came from.
 		vals[name] = v.Value
+		v.Value, _ = v.Value.UnmarkDeep()
+		if v.Default != cty.NilVal {
+			v.Default, _ = v.Default.UnmarkDeep()
+		}
+		v.Secret = secretOf(vals[name])
 	}
 	l.ctx = &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(vals)},
@@ -134,6 +140,11 @@ func (l *loader) varFile(path string) {
 			detail = fmt.Sprintf("The variable file %s given with --var-file does not exist.", path)
 		}
 		l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: detail})
+		return
+	}
+	if diags := checkSource(src, path, "variable file"); diags.HasErrors() {
+		l.p.Files[path] = &hcl.File{Bytes: src}
+		l.diags = append(l.diags, diags...)
 		return
 	}
 	file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)

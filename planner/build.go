@@ -622,7 +622,8 @@ func (w *world) plan() *Plan {
 	in := w.in
 	p := &Plan{
 		Arch: in.Arch, UpstreamArch: in.UpstreamArch, Meta: cloneMeta(in.Meta), Options: cloneOptions(in.Options),
-		Env:       EnvDigest{MakepkgConf: contentDigest(in.BuildEnv.MakepkgConf), PacmanConf: contentDigest(in.BuildEnv.PacmanConf), Builder: in.BuildEnv.Builder},
+		Env: EnvDigest{MakepkgConf: contentDigest(in.BuildEnv.MakepkgConf), PacmanConf: contentDigest(in.BuildEnv.PacmanConf),
+			Builder: in.BuildEnv.Builder, MakepkgArgs: quoteArgs(in.BuildEnv.MakepkgArgs)},
 		Blacklist: w.blacklistEntries(),
 	}
 	reported := w.blockedReport()
@@ -718,6 +719,7 @@ func (w *world) blockedItem(b *base) Blocked {
 func cloneMeta(m Meta) Meta {
 	m.DBs = slices.Clone(m.DBs)
 	m.CommandLine = slices.Clone(m.CommandLine)
+	m.MadeFrom = slices.Clone(m.MadeFrom)
 	return m
 }
 

@@ -8,7 +8,7 @@ package planner
 // `portmake explain` can show them and say which one changed since the last
 // successful build of the pkgbase (DiffInputs). The order is:
 //
-//	salt          portmake-node-v1 (bump it when this list changes meaning)
+//	salt          portmake-node-v2 (bump it when this list changes meaning)
 //	arch          the port's architecture
 //	pkgbase       the pkgbase
 //	version       the version being built
@@ -21,7 +21,9 @@ package planner
 //	makepkg.conf  sha256 of its content, or "none"
 //	pacman.conf   sha256 of its content, or "none"
 //	builder       builder kind
+//	makepkg.args  build.makepkg_args, each quoted (v2)
 //	nocheck       true or false
+//	nointeg       true or false: source checksums not verified (v2)
 //	stage         0, 1 or 2 (bootstrap builds: b1, b2)
 //	dep ID        the hash of each in-plan dependency, sorted by hash
 //
@@ -29,7 +31,8 @@ package planner
 // the cycle number and the recipe's dependency lists (they follow from the
 // source identity, which is hashed). hashFields in hash_test.go lists every
 // field of hashInput and Source with that decision; adding a field without
-// deciding fails the test.
+// deciding fails the test. The Portfile side of the same decision, field by
+// field of the build, port and package blocks, is lang.HashInputs.
 //
 // Dependencies are hashed in a topological order, so a changed input
 // changes the hash of the node and of every in-plan dependent, which is what
@@ -47,7 +50,7 @@ import (
 
 // Salt is the first hash input; bump it when the meaning of the inputs
 // changes, so old build records stop matching.
-const Salt = "portmake-node-v1"
+const Salt = "portmake-node-v2"
 
 // HashInput is one line of a node's hash.
 type HashInput struct {
@@ -67,7 +70,9 @@ type hashInput struct {
 	MakepkgConf string
 	PacmanConf  string
 	Builder     string
+	MakepkgArgs string
 	Nocheck     bool
+	Nointeg     bool
 	Stage       string
 	Deps        []HashInput // Key "dep ID", Value the dep's hash
 }
@@ -92,7 +97,8 @@ func (in *hashInput) lines() []HashInput {
 	}
 	out = append(out,
 		HashInput{"makepkg.conf", in.MakepkgConf}, HashInput{"pacman.conf", in.PacmanConf},
-		HashInput{"builder", in.Builder}, HashInput{"nocheck", strconv.FormatBool(in.Nocheck)},
+		HashInput{"builder", in.Builder}, HashInput{"makepkg.args", in.MakepkgArgs},
+		HashInput{"nocheck", strconv.FormatBool(in.Nocheck)}, HashInput{"nointeg", strconv.FormatBool(in.Nointeg)},
 		HashInput{"stage", in.Stage})
 	deps := slices.Clone(in.Deps)
 	slices.SortFunc(deps, func(a, b HashInput) int {
@@ -117,6 +123,15 @@ func sumLines(h hash.Hash, lines []HashInput) string {
 		h.Write(buf)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// quoteArgs writes arguments unambiguously, for a hash line.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = strconv.Quote(a)
+	}
+	return strings.Join(q, " ")
 }
 
 func contentDigest(b []byte) string {
@@ -149,7 +164,7 @@ func nodeLines(p *Plan, nd *Node, byID map[string]string) []HashInput {
 	hi := hashInput{
 		Salt: Salt, Arch: p.Arch, Pkgbase: nd.Pkgbase, Version: nd.Version, Source: nd.Source,
 		MakepkgConf: p.Env.MakepkgConf, PacmanConf: p.Env.PacmanConf, Builder: p.Env.Builder,
-		Nocheck: nd.Nocheck, Stage: stage,
+		MakepkgArgs: p.Env.MakepkgArgs, Nocheck: nd.Nocheck, Nointeg: nd.Nointeg, Stage: stage,
 	}
 	for _, d := range nd.Deps {
 		hi.Deps = append(hi.Deps, HashInput{"dep " + d.ID, byID[d.ID]})

@@ -12,14 +12,15 @@ import (
 var hashFields = map[string]map[string]bool{
 	"hashInput": {
 		"Salt": true, "Arch": true, "Pkgbase": true, "Version": true, "Source": true,
-		"MakepkgConf": true, "PacmanConf": true, "Builder": true, "Nocheck": true, "Stage": true, "Deps": true,
+		"MakepkgConf": true, "PacmanConf": true, "Builder": true, "MakepkgArgs": true, "Nocheck": true, "Nointeg": true,
+		"Stage": true, "Deps": true,
 	},
 	"Source": {
 		"Kind": true, "URL": true, "Ref": true, "Commit": true, "TreeHash": true, "Patches": true,
 		"Recipe": false, // derived from the commit or tree, which are hashed
 	},
 	"PatchRef": {"Name": true, "SHA256": true},
-	"BuildEnv": {"MakepkgConf": true, "PacmanConf": true, "Builder": true},
+	"BuildEnv": {"MakepkgConf": true, "PacmanConf": true, "Builder": true, "MakepkgArgs": true},
 }
 
 func TestEveryHashFieldIsDecided(t *testing.T) {
@@ -52,6 +53,7 @@ func TestHashedFieldsChangeTheHash(t *testing.T) {
 		"Pkgbase": func(h *hashInput) { h.Pkgbase = "x" }, "Version": func(h *hashInput) { h.Version = "x" },
 		"MakepkgConf": func(h *hashInput) { h.MakepkgConf = "x" }, "PacmanConf": func(h *hashInput) { h.PacmanConf = "x" },
 		"Builder": func(h *hashInput) { h.Builder = "x" }, "Nocheck": func(h *hashInput) { h.Nocheck = true },
+		"MakepkgArgs": func(h *hashInput) { h.MakepkgArgs = `"--nocolor"` }, "Nointeg": func(h *hashInput) { h.Nointeg = true },
 		"Stage": func(h *hashInput) { h.Stage = "1" }, "Deps": func(h *hashInput) { h.Deps = []HashInput{{"dep b", "h2"}} },
 		"Source=nil":      func(h *hashInput) { h.Source = nil },
 		"Source.Kind":     func(h *hashInput) { s := *src; s.Kind = SourceOverride; h.Source = &s },
@@ -129,6 +131,27 @@ func TestChangedInputRebuildsDependents(t *testing.T) {
 		if h == old[id] {
 			t.Errorf("%s: pacman.conf changed but the hash did not", id)
 		}
+	}
+
+	// build.makepkg_args reach every build (issue 16: two plans that
+	// differed only in --nocolor gave the same hashes), and say so.
+	in = medium()
+	in.BuildEnv.MakepkgArgs = []string{"--nocolor"}
+	p = mustBuild(t, in)
+	for id, h := range hashes(p) {
+		if h == old[id] {
+			t.Errorf("%s: makepkg_args changed but the hash did not", id)
+		}
+	}
+	if ch := DiffInputs(ref.Node("d").HashInputs, p.Node("d").HashInputs); len(ch) == 0 || ch[0].Key != "makepkg.args" || ch[0].New != `"--nocolor"` {
+		t.Errorf("DiffInputs(d) = %+v", ch)
+	}
+	// A package's nointeg changes its hash and its dependents'.
+	in = medium()
+	in.Overrides = map[string]Override{"a": {Nointeg: true}}
+	p = mustBuild(t, in)
+	if p.Node("d").Hash != old["d"] || p.Node("c").Hash == old["c"] || !p.Node("a#1").Nointeg {
+		t.Errorf("nointeg of a: d %v, c %v", p.Node("d").Hash != old["d"], p.Node("c").Hash == old["c"])
 	}
 }
 

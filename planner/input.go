@@ -121,6 +121,7 @@ type BlacklistEntry struct {
 // Override holds per-pkgbase build settings from the Portfile.
 type Override struct {
 	Nocheck bool   // build with --nocheck (hashed)
+	Nointeg bool   // build without source integrity checks (hashed)
 	Group   string // mutex group for the scheduler (not hashed)
 }
 
@@ -148,7 +149,8 @@ type Options struct {
 type BuildEnv struct {
 	MakepkgConf []byte
 	PacmanConf  []byte
-	Builder     string // builder kind, e.g. "chroot"
+	Builder     string   // builder kind, e.g. "chroot"
+	MakepkgArgs []string // build.makepkg_args, passed to every makepkg run
 }
 
 // Meta records what a plan was made from. The caller fills it; the planner
@@ -157,6 +159,12 @@ type Meta struct {
 	PortfileHash string
 	DBs          []DBChecksum
 	CommandLine  []string
+	// MadeFrom lists everything the plan was made from as "kind name
+	// value" lines (the Portfile hash, each database's checksum, each
+	// AUR and local source's identity and files, patches, the state
+	// repository's head), as the caller computes them. The planner only
+	// carries it; the caller compares it to refuse a stale plan.
+	MadeFrom []string
 }
 
 // DBChecksum identifies one sync database a plan read.

@@ -466,7 +466,7 @@ func (w *world) node(b *base, id string, stage int, action Action) *Node {
 	nd := &Node{
 		ID: id, Pkgbase: b.name, Version: b.up.version, Current: b.current,
 		Repo: w.in.Repos[b.up.pair].Name, Publish: w.in.Repos[b.up.pair].Publish,
-		Arch: w.in.Arch, Action: action, Stage: stage, Group: w.in.Overrides[b.name].Group,
+		Arch: w.in.Arch, Action: action, Stage: stage, Group: w.in.Overrides[b.name].Group, Nointeg: w.in.Overrides[b.name].Nointeg,
 		Source: b.source, Warnings: slices.Clone(b.warnings),
 	}
 	if b.up.allAny {

@@ -37,6 +37,7 @@ type EnvDigest struct {
 	MakepkgConf string // "sha256:<hex>" of the content, or "none"
 	PacmanConf  string
 	Builder     string
+	MakepkgArgs string // the makepkg_args, each quoted, space-separated
 }
 
 // Node is one build: a pkgbase in a given stage.
@@ -62,6 +63,7 @@ type Node struct {
 	Bootstrap bool
 	Nocheck   bool
 	NocheckBy string // why checks are off, "" when they run
+	Nointeg   bool   // source integrity checks are off (package nointeg)
 	Group     string
 
 	Source *Source // nil when unresolved

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/portmake/portmake/proc"
 )
 
 // defaultGitTimeout bounds one git invocation when Resolver.GitTimeout is
@@ -71,25 +71,16 @@ func (r *Resolver) gitTimeout() time.Duration {
 	return defaultGitTimeout
 }
 
-// run runs one external command with a timeout in its own process group
-// and returns its stdout; on failure the error holds the command (with
+// run runs one external command with a timeout through proc.Run (its own
+// process group: git and makepkg spawn helpers, none is left behind) and
+// returns its stdout; on failure the error holds the command (with
 // credentials stripped) and the tail of its stderr.
 func (r *Resolver) run(ctx context.Context, timeout time.Duration, dir string, env []string, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	// git and makepkg spawn helpers (remote-https, ssh, index-pack, bash);
-	// kill the whole group so none is left behind when the context ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-
 	start := time.Now()
-	err := cmd.Run()
+	_, err := proc.Run(ctx, proc.Command{Dir: dir, Env: env, Args: append([]string{name}, args...), Stdout: &stdout}, &stderr)
 	shown := append([]string{name}, redactArgs(args)...)
 	r.log().Debug("exec", "argv", strings.Join(shown, " "), "dir", dir, "elapsed", time.Since(start), "err", err)
 	if err != nil {

@@ -65,8 +65,10 @@ type Resolved struct {
 	URL     string // git URL, credentials included; Redact it for display
 	Ref     string // the tag or branch Commit came from ("HEAD" for AUR)
 	Commit  string // full hash, or the 7-40 hex digits an override gave
-	// TreeHash identifies a Local source (see TreeHash).
+	// TreeHash identifies a Local source (see TreeHash), and Files are the
+	// entries it covers.
 	TreeHash string
+	Files    []TreeFile
 	// Srcinfo is the parsed .SRCINFO of AUR and Local sources; nil for the
 	// others, whose metadata comes from the sync DBs.
 	Srcinfo *srcinfo.Srcinfo
@@ -601,9 +603,10 @@ func (run *resolveRun) local(ctx context.Context, res *Resolved, q Request) erro
 		return fmt.Errorf("no PKGBUILD: %w", err)
 	}
 	res.Dir = dir
-	if res.TreeHash, err = TreeHash(dir); err != nil {
+	if res.Files, err = TreeFiles(dir); err != nil {
 		return err
 	}
+	res.TreeHash = HashTree(res.Files)
 	si, err := run.r.localSrcinfo(ctx, dir)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestResolveOfficialLsRemote(t *testing.T) {
 		{Pkgbase: "glibc", URL: "file://" + p.root + "/glibc.git", Ref: "2.41-1", Commit: glibc["2.41-1"]},
 	}
 	for i := range want {
-		if res[i] != want[i] {
+		if !reflect.DeepEqual(res[i], want[i]) {
 			t.Errorf("result %d:\n got %+v\nwant %+v", i, res[i], want[i])
 		}
 	}
@@ -220,7 +221,7 @@ func TestResolveCacheHitMakesNoGitCall(t *testing.T) {
 		t.Errorf("%d git calls on a cache hit, want 0", n)
 	}
 	for i := range first {
-		if first[i] != second[i] {
+		if !reflect.DeepEqual(first[i], second[i]) {
 			t.Errorf("cached result %d = %+v, want %+v", i, second[i], first[i])
 		}
 	}

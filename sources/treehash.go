@@ -34,13 +34,33 @@ const treeHashSalt = "portmake-tree-v1"
 // (*.log). Sources that makepkg downloads into the directory are NOT
 // skipped: run builds with SRCDEST outside the directory.
 func TreeHash(dir string) (string, error) {
+	files, err := TreeFiles(dir)
+	if err != nil {
+		return "", err
+	}
+	return HashTree(files), nil
+}
+
+// TreeFile is one entry of a local PKGBUILD tree, as TreeHash sees it.
+type TreeFile struct {
+	Path string // slash-separated, relative to the tree
+	Kind byte   // 'f' file, 'x' executable file, 'l' symlink
+	// Content is the sha256 (hex) of a file's contents, or a symlink's
+	// target.
+	Content string
+}
+
+// TreeFiles lists the entries of a local PKGBUILD directory that TreeHash
+// covers, sorted by path, each with the hash of its contents: what a plan
+// records so that a later change can be named by its file.
+func TreeFiles(dir string) ([]TreeFile, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("tree hash %s: %w", dir, err)
+		return nil, fmt.Errorf("tree hash %s: %w", dir, err)
 	}
 	type entry struct {
 		rel  string
-		kind byte // 'f' file, 'x' executable file, 'l' symlink
+		kind byte
 		path string
 	}
 	var entries []entry
@@ -88,39 +108,44 @@ func TreeHash(dir string) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("tree hash %s: %w", dir, err)
+		return nil, fmt.Errorf("tree hash %s: %w", dir, err)
 	}
 	// WalkDir's order puts "a/b" before "a.txt"; sort the paths as plain
 	// strings so the order is the obvious one and does not depend on how a
 	// walk treats directories.
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.rel, b.rel) })
 
-	h := sha256.New()
-	io.WriteString(h, treeHashSalt+"\n")
+	files := make([]TreeFile, len(entries))
 	file := sha256.New()
 	buf := make([]byte, 32<<10)
 	var sum [sha256.Size]byte
-	for _, e := range entries {
+	for i, e := range entries {
+		files[i] = TreeFile{Path: e.rel, Kind: e.kind}
+		if e.kind == 'l' {
+			if files[i].Content, err = os.Readlink(e.path); err != nil {
+				return nil, fmt.Errorf("tree hash %s: %w", dir, err)
+			}
+			continue
+		}
+		file.Reset()
+		if err := copyFile(file, e.path, buf); err != nil {
+			return nil, fmt.Errorf("tree hash %s: %w", dir, err)
+		}
+		files[i].Content = hex.EncodeToString(file.Sum(sum[:0]))
+	}
+	return files, nil
+}
+
+// HashTree is TreeHash over entries TreeFiles listed.
+func HashTree(files []TreeFile) string {
+	h := sha256.New()
+	io.WriteString(h, treeHashSalt+"\n")
+	for _, f := range files {
 		// Each record is length-prefixed so no choice of names or contents
 		// can make two different trees encode to the same stream.
-		var payload string
-		switch e.kind {
-		case 'l':
-			target, err := os.Readlink(e.path)
-			if err != nil {
-				return "", fmt.Errorf("tree hash %s: %w", dir, err)
-			}
-			payload = target
-		default:
-			file.Reset()
-			if err := copyFile(file, e.path, buf); err != nil {
-				return "", fmt.Errorf("tree hash %s: %w", dir, err)
-			}
-			payload = hex.EncodeToString(file.Sum(sum[:0]))
-		}
-		io.WriteString(h, string(e.kind)+" "+strconv.Itoa(len(e.rel))+":"+e.rel+" "+strconv.Itoa(len(payload))+":"+payload+"\n")
+		io.WriteString(h, string(f.Kind)+" "+strconv.Itoa(len(f.Path))+":"+f.Path+" "+strconv.Itoa(len(f.Content))+":"+f.Content+"\n")
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func copyFile(w io.Writer, path string, buf []byte) error {

@@ -62,7 +62,7 @@ func (b *Build) Published() bool { return !b.PublishedAt.IsZero() }
 // StartApply records the start of an apply by process pid.
 func (s *Store) StartApply(ctx context.Context, planID int64, pid int) (int64, error) {
 	plan := sql.NullInt64{Int64: planID, Valid: planID > 0}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO applies (plan_id, pid, pid_start, started_at, status)
+	res, err := s.exec(ctx, `INSERT INTO applies (plan_id, pid, pid_start, started_at, status)
 		VALUES (?, ?, ?, ?, ?)`, plan, pid, procStart(pid), nanos(s.now()), StatusRunning)
 	if err != nil {
 		return 0, fmt.Errorf("start apply of plan %d: %w", planID, err)
@@ -75,7 +75,7 @@ func (s *Store) FinishApply(ctx context.Context, applyID int64, status string) e
 	if status == StatusRunning || status == StatusSkipped || !validStatus(status) {
 		return fmt.Errorf("finish apply %d: bad status %q", applyID, status)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE applies SET status = ?, finished_at = ? WHERE id = ? AND status = ?`,
+	res, err := s.exec(ctx, `UPDATE applies SET status = ?, finished_at = ? WHERE id = ? AND status = ?`,
 		status, nanos(s.now()), applyID, StatusRunning)
 	if err != nil {
 		return fmt.Errorf("finish apply %d: %w", applyID, err)
@@ -139,7 +139,7 @@ func (s *Store) StartBuild(ctx context.Context, b *Build) (int64, error) {
 		started = s.now()
 	}
 	attempt := max(b.Attempt, 1)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO builds (apply_id, pkgbase, version, hash, stage, attempt,
+	res, err := s.exec(ctx, `INSERT INTO builds (apply_id, pkgbase, version, hash, stage, attempt,
 		status, started_at, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.ApplyID, b.Pkgbase, b.Version, b.Hash, b.Stage, attempt, StatusRunning, nanos(started), b.LogPath)
 	if err != nil {
@@ -159,7 +159,7 @@ func (s *Store) FinishBuild(ctx context.Context, id int64, status string, r Buil
 	if err != nil {
 		return fmt.Errorf("finish build %d: %w", id, err)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE builds SET status = ?, finished_at = ?, duration_ns = ?,
+	res, err := s.exec(ctx, `UPDATE builds SET status = ?, finished_at = ?, duration_ns = ?,
 		peak_rss = ?, exit_code = ?, error = ?, files = ? WHERE id = ? AND status = ?`,
 		status, nanos(s.now()), int64(r.Duration), r.PeakRSS, r.ExitCode, r.Error, string(files), id, StatusRunning)
 	if err != nil {
@@ -182,7 +182,7 @@ func nonNil(s []string) []string {
 // repository and its DB. Call it only after the DB write: from then on
 // LastSuccess counts the build, and the node is no longer stale.
 func (s *Store) MarkPublished(ctx context.Context, buildID int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE builds SET published_at = ? WHERE id = ? AND status = ?`,
+	res, err := s.exec(ctx, `UPDATE builds SET published_at = ? WHERE id = ? AND status = ?`,
 		nanos(s.now()), buildID, StatusSucceeded)
 	if err != nil {
 		return fmt.Errorf("mark build %d published: %w", buildID, err)

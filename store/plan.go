@@ -414,7 +414,7 @@ func (s *Store) RecordHashInputs(ctx context.Context, hash string, inputs []KV) 
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO hash_inputs (hash, inputs) VALUES (?, ?)
+	if _, err := s.exec(ctx, `INSERT INTO hash_inputs (hash, inputs) VALUES (?, ?)
 		ON CONFLICT (hash) DO NOTHING`, hash, string(data)); err != nil {
 		return fmt.Errorf("record hash inputs of %s: %w", hash, err)
 	}
@@ -450,7 +450,7 @@ func (s *Store) PrunePlans(ctx context.Context, keep int) (int, error) {
 	if keep < 0 {
 		return 0, fmt.Errorf("prune plans: keep %d < 0", keep)
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM plans
+	res, err := s.exec(ctx, `DELETE FROM plans
 		WHERE id NOT IN (SELECT id FROM plans ORDER BY id DESC LIMIT ?)
 		AND id NOT IN (SELECT plan_id FROM applies WHERE plan_id IS NOT NULL)`, keep)
 	if err != nil {

@@ -103,7 +103,7 @@ func TestMigrationsApplyInOrder(t *testing.T) {
 		// 0002 needs 0001's table: applied out of order it fails.
 		"migrations/0002_b.sql": {Data: []byte(`ALTER TABLE a ADD COLUMN y TEXT; CREATE TABLE b (z INTEGER);`)},
 	}
-	s, err := open(path, fsys)
+	s, err := open(path, fsys, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestMigrationsApplyInOrder(t *testing.T) {
 	// A third migration is applied alone on reopen, exactly once.
 	fsys["migrations/0003_c.sql"] = &fstest.MapFile{Data: []byte(`INSERT INTO a (x, y) VALUES (1, 'once');`)}
 	for range 2 {
-		s, err = open(path, fsys)
+		s, err = open(path, fsys, OpenOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,12 +131,12 @@ func TestMigrationsApplyInOrder(t *testing.T) {
 
 	// A failing migration is rolled back whole and reported by name.
 	fsys["migrations/0004_bad.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE d (x); INSERT INTO nowhere VALUES (1);`)}
-	_, err = open(path, fsys)
+	_, err = open(path, fsys, OpenOptions{})
 	if err == nil || !strings.Contains(err.Error(), "migration 0004_bad.sql") || !strings.Contains(err.Error(), "nowhere") {
 		t.Fatalf("error = %v", err)
 	}
 	delete(fsys, "migrations/0004_bad.sql")
-	s, err = open(path, fsys)
+	s, err = open(path, fsys, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

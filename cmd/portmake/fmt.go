@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/portmake/portmake/lang"
 )
@@ -61,7 +59,7 @@ func (c *FmtCmd) Run(env *Env, g *Globals) error {
 		if err != nil {
 			return fmt.Errorf("fmt: %w", err)
 		}
-		out, diags := format(src, f)
+		out, diags := lang.Format(src, f)
 		if diags.HasErrors() {
 			width, color := diagStyle(env)
 			sources := map[string]*hcl.File{f: {Bytes: src}}
@@ -93,16 +91,6 @@ func (c *FmtCmd) Run(env *Env, g *Globals) error {
 	return nil
 }
 
-// format returns the canonical form of src. It refuses text that does not
-// parse: hclwrite formats token by token and would happily rearrange a
-// broken file into a differently broken one.
-func format(src []byte, filename string) ([]byte, hcl.Diagnostics) {
-	if _, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos); diags.HasErrors() {
-		return nil, diags
-	}
-	return hclwrite.Format(src), nil
-}
-
 // stdin formats standard input to standard output, or with --check only
 // reports whether it is formatted: the editor-integration form.
 func (c *FmtCmd) stdin(env *Env) error {
@@ -110,7 +98,7 @@ func (c *FmtCmd) stdin(env *Env) error {
 	if err != nil {
 		return fmt.Errorf("fmt: read stdin: %w", err)
 	}
-	out, diags := format(src, "<stdin>")
+	out, diags := lang.Format(src, "<stdin>")
 	if diags.HasErrors() {
 		width, color := diagStyle(env)
 		if err := lang.WriteDiagnostics(env.Stderr, map[string]*hcl.File{"<stdin>": {Bytes: src}}, diags, width, color); err != nil {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/portmake/portmake/engine"
 )
 
 // CLI is the whole command line. Each command lives in its own file.
@@ -50,6 +52,7 @@ type Globals struct {
 	Chdir    string   `short:"C" name:"chdir" help:"Change to DIR before doing anything." placeholder:"DIR"`
 	Var      []string `sep:"none" help:"Set a Portfile variable (name=value); repeatable." placeholder:"NAME=VALUE"`
 	VarFile  []string `name:"var-file" sep:"none" help:"Read Portfile variables from an HCL file; repeatable." placeholder:"FILE"`
+	Init     bool     `help:"Start a new state store when state.db is not a portmake store (the file is moved aside, never deleted)."`
 	LogLevel string   `name:"log-level" default:"warn" enum:"debug,info,warn,error" help:"Diagnostic log level (debug, info, warn, error)."`
 }
 
@@ -78,10 +81,35 @@ func (e *exitError) Error() string {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runWithSignals runs the command line with the two-stage interrupt: the
+// first SIGINT or SIGTERM cancels the context, so an apply starts nothing
+// new and cancels its running builds (SIGTERM to each process group, then
+// SIGKILL after a grace period) and records them aborted; a second one
+// kills every running build's process group at once and exits 130.
+func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(stderr, "portmake: %v: stopping; running builds are being cancelled (interrupt again to kill them now)\n", s)
+		cancel()
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(stderr, "portmake: killing every running build now")
+		engine.KillRunning()
+		os.Exit(130)
+	}()
+	return run(ctx, args, stdin, stdout, stderr)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

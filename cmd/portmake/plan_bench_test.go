@@ -58,8 +58,8 @@ func TestPlanFullSize(t *testing.T) {
 	var portfile strings.Builder
 	portfile.WriteString("port {\n  arch = \"x86_64\"\n  makepkg_conf = \"makepkg.conf\"\n  pacman_conf = \"pacman.conf\"\n}\n")
 	for _, n := range names {
-		writeDB(t, filepath.Join(dir, "up", n+".db.tar.gz"), up[n])
-		writeDB(t, filepath.Join(dir, "tg", n+".db.tar.gz"), tg[n])
+		porttest.WriteDB(t, filepath.Join(dir, "up", n+".db.tar.gz"), up[n])
+		porttest.WriteDB(t, filepath.Join(dir, "tg", n+".db.tar.gz"), tg[n])
 		fmt.Fprintf(&portfile, "repo %q {\n  upstream = \"up/%s.db.tar.gz\"\n  target = \"tg/%s.db.tar.gz\"\n  publish = \"%s-testing\"\n}\n", n, n, n, n)
 	}
 	state := porttest.MakeStateRepo(t, filepath.Join(dir, "state"), pkgs, repos, "x86_64")
@@ -118,29 +118,9 @@ func TestPlanFullSize(t *testing.T) {
 			}
 			next = append(next, p)
 		}
-		writeDB(t, filepath.Join(dir, "tg", n+".db.tar.gz"), next)
+		porttest.WriteDB(t, filepath.Join(dir, "tg", n+".db.tar.gz"), next)
 	}
 	plan("target DBs changed")
 	plan("nothing changed (again)")
 	plan("--rebuild-repo extra", "--rebuild-repo", "extra")
-}
-
-// writeDB writes a gzip sync DB of desc entries, laid out as repo-add
-// writes them.
-func writeDB(t *testing.T, path string, pkgs []*alpm.Package) {
-	t.Helper()
-	var fixed []*alpm.Package
-	for _, p := range pkgs {
-		q := *p
-		q.Filename = fmt.Sprintf("%s-%s-%s.pkg.tar.zst", p.Name, p.Version, p.Arch)
-		fixed = append(fixed, &q)
-	}
-	data, err := encodeDB(fixed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Dir(path), 0o755)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

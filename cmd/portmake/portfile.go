@@ -26,7 +26,7 @@ func openPort(env *Env, g *Globals) (*engine.Port, error) {
 		}
 		vars[name] = value
 	}
-	p, err := engine.Open(g.File, engine.Options{Vars: vars, VarFiles: g.VarFile, Getenv: os.Getenv, Log: env.Log})
+	p, err := engine.Open(g.File, engine.Options{Vars: vars, VarFiles: g.VarFile, Getenv: os.Getenv, InitStore: g.Init, Log: env.Log})
 	var le *engine.LoadError
 	if errors.As(err, &le) {
 		if werr := writeDiagnostics(env, le.Files, le.Diags); werr != nil {

@@ -23,6 +23,32 @@ func init() {
 	scriptCommands["wait-file"] = cmdWaitFile
 	scriptCommands["pid-gone"] = cmdPidGone
 	scriptCommands["nohash"] = cmdNoHash
+	scriptCommands["fakedevtools"] = cmdFakeDevtools
+}
+
+// cmdFakeDevtools installs the fake devtools of testdata/fakedevtools
+// (makechrootpkg, mkarchroot) into $WORK/bin, puts that first on PATH, and
+// points their records at $WORK/rec:
+//
+//	fakedevtools
+//
+// The fakes record their argv and write real (tiny) packages; see the
+// comments in the scripts for their switches (FAKE_FAIL, FAKE_SLEEP).
+func cmdFakeDevtools(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: fakedevtools")
+	}
+	bin := ts.MkAbs("bin")
+	ts.Check(os.MkdirAll(bin, 0o755))
+	for _, name := range []string{"makechrootpkg", "mkarchroot"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fakedevtools", name))
+		ts.Check(err)
+		ts.Check(os.WriteFile(filepath.Join(bin, name), data, 0o755))
+	}
+	ts.Setenv("PATH", bin+string(os.PathListSeparator)+ts.Getenv("PATH"))
+	rec := ts.MkAbs("rec")
+	ts.Check(os.MkdirAll(rec, 0o755))
+	ts.Setenv("FAKE_RECORD", rec)
 }
 
 // cmdBuilderAccess lets the unprivileged build user reach $WORK:

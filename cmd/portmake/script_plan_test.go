@@ -1,10 +1,8 @@
 package main
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +21,7 @@ import (
 	"github.com/portmake/portmake/alpm"
 	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/internal/pkgspec"
+	"github.com/portmake/portmake/internal/porttest"
 	"github.com/portmake/portmake/sources"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -47,7 +46,7 @@ func init() {
 		}
 		pkgs, err := readListing(ts.MkAbs(args[1]))
 		ts.Check(err)
-		data, err := encodeDB(pkgs)
+		data, err := porttest.EncodeDB(pkgs)
 		ts.Check(err)
 		dst := ts.MkAbs(args[0])
 		ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
@@ -185,35 +184,6 @@ func readListing(path string) ([]*alpm.Package, error) {
 		pkgs = append(pkgs, p)
 	}
 	return pkgs, sc.Err()
-}
-
-// encodeDB writes pkgs as a gzipped tar of NAME-VERSION/desc entries, with
-// a directory member before each desc as repo-add writes them.
-func encodeDB(pkgs []*alpm.Package) ([]byte, error) {
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	tw := tar.NewWriter(zw)
-	mtime := time.Unix(1700000000, 0)
-	for _, p := range pkgs {
-		dir := p.Name + "-" + p.Version + "/"
-		if err := tw.WriteHeader(&tar.Header{Name: dir, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: mtime}); err != nil {
-			return nil, err
-		}
-		desc := syncdb.FormatDesc(p)
-		if err := tw.WriteHeader(&tar.Header{Name: dir + "desc", Mode: 0o644, Size: int64(len(desc)), Typeflag: tar.TypeReg, ModTime: mtime}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(desc); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
 
 // makePackagingRepo creates a bare repository at dir with one commit per

@@ -126,3 +126,14 @@ func lookupBuildUser(t testing.TB) (int, int) {
 	gid, _ := strconv.Atoi(u.Gid)
 	return uid, gid
 }
+
+// Script writes an executable /bin/sh script named name into dir and
+// returns its path.
+func Script(t testing.TB, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

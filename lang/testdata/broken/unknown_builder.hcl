@@ -1,4 +1,4 @@
 build {
-  builder = "docker"
-  jobs    = 0
+  builder = "makepgk"
+  backend = "slurn"
 }
