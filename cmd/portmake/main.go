@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -96,21 +97,28 @@ func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		s, ok := <-sigs
-		if !ok {
-			return
+		n := 0
+		for s := range sigs {
+			if ownSignals.Load() {
+				continue // the command handles them (watch)
+			}
+			if n++; n == 1 {
+				fmt.Fprintf(stderr, "portmake: %v: stopping; running builds are being cancelled (interrupt again to kill them now)\n", s)
+				cancel()
+				continue
+			}
+			fmt.Fprintln(stderr, "portmake: killing every running build now")
+			engine.KillRunning()
+			os.Exit(130)
 		}
-		fmt.Fprintf(stderr, "portmake: %v: stopping; running builds are being cancelled (interrupt again to kill them now)\n", s)
-		cancel()
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fmt.Fprintln(stderr, "portmake: killing every running build now")
-		engine.KillRunning()
-		os.Exit(130)
 	}()
 	return run(ctx, args, stdin, stdout, stderr)
 }
+
+// ownSignals is set by a command that handles SIGINT and SIGTERM itself
+// (watch: the first lets running builds finish); runWithSignals then
+// leaves them to it.
+var ownSignals atomic.Bool
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cli CLI

@@ -39,9 +39,9 @@ func (c *WatchCmd) Run(env *Env, g *Globals) error {
 	}
 	defer p.Close()
 
-	// First signal: drain (or abort with --abort); second: abort. The
-	// context main gives is cancelled by the first signal already, so the
-	// daemon runs on one of its own.
+	// First signal: drain (or abort with --abort); second: abort, and
+	// record the aborted builds (main's handler would exit at once).
+	ownSignals.Store(true)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(env.Ctx))
 	defer cancel()
 	drain := make(chan struct{})
