@@ -60,7 +60,11 @@ func ganttSVG(g *Gantt) template.HTML {
 	for t := time.Duration(0); t <= span; t += step {
 		px := x(g.Start.Add(t))
 		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, px, ganttTop-6, px, height-8)
-		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d">+%s</text>`, px, ganttTop-10, esc(tickLabel(t)))
+		anchor := "start" // the last label would run off the right edge
+		if px > ganttWidth-48 {
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="%s">+%s</text>`, px, ganttTop-10, anchor, esc(tickLabel(t)))
 	}
 	for l := 0; l < g.Lanes; l++ {
 		y := ganttTop + l*laneHeight
