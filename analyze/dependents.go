@@ -2,13 +2,13 @@ package analyze
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/portmake/portmake/internal/jsonout"
 	"github.com/portmake/portmake/planner"
 )
 
@@ -206,8 +206,5 @@ func RenderDependentsJSON(w io.Writer, r *DependentsReport) error {
 	for _, h := range r.Held {
 		doc.Held = append(doc.Held, held{h.Pkgbase, h.Message})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(doc)
+	return jsonout.Write(w, doc)
 }

@@ -2,13 +2,13 @@ package analyze
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/portmake/portmake/internal/jsonout"
 	"github.com/portmake/portmake/planner"
 )
 
@@ -360,10 +360,7 @@ const SchemaVersion = "portmake.analyze/v1"
 //	               "blacklisted":[{"pkgbase","version","current","repo","pattern","reason","origin"}],
 //	               "blocked":[{"pkgbase","root","chain","relation","message"}], "unused":[entries]}}
 func RenderJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(toJSON(r))
+	return jsonout.Write(w, toJSON(r))
 }
 
 type jsonReport struct {

@@ -186,7 +186,7 @@ func TestApplyDemo(t *testing.T) {
 	if len(prog.started) != 3 || prog.started[0] != "hello-port" || prog.ended != res.Summary {
 		t.Errorf("progress: started %v, ended %v", prog.started, prog.ended != nil)
 	}
-	db, err := syncdb.ReadFile(filepath.Join(dir, "demo", "out", "repo", "demo", "os", "aarch64", "demo.db"))
+	db, err := syncdb.ReadFile(filepath.Join(dir, "demo", "repos", "port", "demo", "os", "aarch64", "demo.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,11 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		return nil, err
 	}
 	lap("first planning pass", "nodes", len(first.Nodes))
+	for _, name := range o.UseLatest {
+		if len(first.NodesOf(name)) == 0 {
+			p.log.Warn("--use-latest names a pkgbase that is not in the plan; it has no effect there", "pkgbase", name)
+		}
+	}
 	var reqs []sources.Request
 	seen := map[string]bool{}
 	for _, n := range first.Nodes {
@@ -57,6 +62,10 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			if !ov.Git.IsZero() {
 				q.Git = ov.Git.String()
 			}
+		} else if o.latest(n.Pkgbase) {
+			// The packaging repository's HEAD: an override with no ref
+			// and no version. The node hashes the commit it resolves to.
+			q.Kind, q.Version = sources.Override, ""
 		}
 		reqs = append(reqs, q)
 	}
@@ -101,7 +110,7 @@ func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 		Bootstrap: lang.Names(pf.Build.Bootstrap),
 		Meta: planner.Meta{
 			PortfileHash: pf.Hash,
-			CommandLine:  o.CommandLine,
+			CommandLine:  o.Flags(),
 		},
 	}
 	for _, r := range pf.Repos {

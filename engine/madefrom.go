@@ -108,8 +108,8 @@ func dbKey(r dbRef) string {
 func memoKey(o PlanOptions, lines []string) string {
 	key := o
 	// Refresh only says where the databases come from (their checksums
-	// are in the lines); the command line is a record, not an input.
-	key.Refresh, key.CommandLine = true, nil
+	// are in the lines).
+	key.Refresh = true
 	opts, _ := json.Marshal(key)
 	h := sha256.New()
 	fmt.Fprintf(h, "portmake-plan-memo-v2\noptions %s\n", opts)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,12 +32,55 @@ type PlanOptions struct {
 	Missing         bool     // list upstream pkgbases the target lacks
 	NoCheck         bool     // ignore checkdepends, build everything with --nocheck
 	Exclude         []string // blacklist these globs for this run
+	// UseLatestAll takes every official pkgbase from its packaging
+	// repository's default-branch head instead of its version tag;
+	// UseLatest does so for the named pkgbases only.
+	UseLatestAll bool
+	UseLatest    []string
 	// RebuildDependents rebuilds what needs these pkgnames or pkgbases
 	// (depends and makedepends), to DependentsDepth levels (0: all).
 	RebuildDependents []string
 	DependentsDepth   int
-	// CommandLine is recorded with the plan, for `portmake plans`.
-	CommandLine []string
+}
+
+// latest reports whether pkgbase is taken from its branch head.
+func (o PlanOptions) latest(pkgbase string) bool {
+	return o.UseLatestAll || slices.Contains(o.UseLatest, pkgbase)
+}
+
+// Flags renders the options as the plan flags that give them, in a fixed
+// order ("--rebuild-repo=extra --nocheck"): what `portmake plans` shows a
+// plan was made with. Refresh is left out: it says where the databases
+// came from, and their checksums are recorded.
+func (o PlanOptions) Flags() []string {
+	var f []string
+	list := func(name string, v []string) {
+		if len(v) > 0 {
+			f = append(f, "--"+name+"="+strings.Join(v, ","))
+		}
+	}
+	flag := func(name string, v bool) {
+		if v {
+			f = append(f, "--"+name)
+		}
+	}
+	flag("upstream-testing", o.UpstreamTesting)
+	flag("target-testing", o.TargetTesting)
+	list("packages", o.Packages)
+	list("rebuild-repo", o.RebuildRepo)
+	flag("preserve-order", o.PreserveOrder)
+	flag("single-stage", o.SingleStage)
+	flag("bootstrap", o.Bootstrap)
+	flag("missing", o.Missing)
+	flag("nocheck", o.NoCheck)
+	list("exclude", o.Exclude)
+	flag("use-latest", o.UseLatestAll)
+	list("use-latest", o.UseLatest)
+	list("rebuild-dependents", o.RebuildDependents)
+	if o.DependentsDepth > 0 {
+		f = append(f, fmt.Sprintf("--dependents-depth=%d", o.DependentsDepth))
+	}
+	return f
 }
 
 // PlanResult is a plan with its id in the store.
@@ -74,6 +118,8 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A branch head moves without any recorded input changing.
+	pinned = pinned && !o.UseLatestAll && len(o.UseLatest) == 0
 	key := memoKey(o, lines)
 	memoPath := filepath.Join(p.stateDir, "plan.memo")
 	if pinned {

@@ -79,11 +79,14 @@ func (o Outcome) OK() bool { return o == Built || o == UpToDate }
 
 // Result is the result of one job in a run (of its last attempt).
 type Result struct {
-	Outcome  Outcome
-	Reason   string        // why a job was skipped or remembered, e.g. "dependency gcc failed"
-	Err      error         // the failure, for Failed and Aborted
-	Files    []string      // package files built (or recorded, for UpToDate)
-	LogPath  string        // the attempt's log; "" when nothing ran
+	Outcome Outcome
+	Reason  string   // why a job was skipped or remembered, e.g. "dependency gcc failed"
+	Err     error    // the failure, for Failed and Aborted
+	Files   []string // package files built (or recorded, for UpToDate)
+	LogPath string   // the attempt's log; "" when nothing ran
+	// LogTail is the last lines the attempt wrote to its log, for a
+	// failure's summary ("" for a success).
+	LogTail  string
 	Attempt  int           // 1 for the first attempt; 0 when nothing ran
 	Start    time.Time     // when the last attempt started
 	Duration time.Duration // of the last attempt, build and publishing

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -45,8 +47,18 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 			r.Outcome, r.Err = Failed, err
 			return r
 		}
-		out, r.LogPath = blog, blog.Path
+		r.LogPath = blog.Path
+		out = blog
 	}
+	// The end of the output says why a build failed; keep it for the
+	// summary.
+	tw := &tailWriter{w: out, max: 4 << 10}
+	out = tw
+	defer func() {
+		if r.Outcome == Failed {
+			r.LogTail = lastLines(tw.tail(), logTailLines)
+		}
+	}()
 	closeLog := func() {
 		if blog == nil {
 			return
@@ -180,3 +192,20 @@ func (nopProgress) Begin([]*Job, int)            {}
 func (nopProgress) Started(*Job, int, time.Time) {}
 func (nopProgress) Finished(*Job, *Result)       {}
 func (nopProgress) End(*Summary)                 {}
+
+// logTailLines is how many lines of a failed build's output the summary
+// shows.
+const logTailLines = 8
+
+// lastLines returns the last n non-empty lines of b.
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	var keep []string
+	for i := len(lines) - 1; i >= 0 && len(keep) < n; i-- {
+		if l := strings.TrimRight(lines[i], "\r"); strings.TrimSpace(l) != "" {
+			keep = append(keep, l)
+		}
+	}
+	slices.Reverse(keep)
+	return strings.Join(keep, "\n")
+}

@@ -301,7 +301,11 @@ func WriteSummary(w io.Writer, s *engine.Summary) {
 		}
 		switch r.Outcome {
 		case engine.Failed, engine.Aborted:
-			failed = append(failed, fmt.Sprintf("  %s %s: %s: %v%s", label(j), j.Version, r.Outcome, r.Err, logSuffix(r)))
+			line := fmt.Sprintf("  %s %s: %s: %v%s", label(j), j.Version, r.Outcome, r.Err, logSuffix(r))
+			if r.LogTail != "" {
+				line += "\n    | " + strings.ReplaceAll(r.LogTail, "\n", "\n    | ")
+			}
+			failed = append(failed, line)
 		case engine.Remembered:
 			failed = append(failed, fmt.Sprintf("  %s %s: %s", label(j), j.Version, r.Reason))
 		case engine.Skipped:

@@ -21,7 +21,8 @@ func TestPlainProgress(t *testing.T) {
 	now := time.Unix(1000, 0)
 	results := map[string]*engine.Result{
 		"c": {Outcome: engine.Built, Duration: time.Second},
-		"a": {Outcome: engine.Failed, Duration: 2 * time.Second, Err: errors.New("a: make: *** [all] Error 2")},
+		"a": {Outcome: engine.Failed, Duration: 2 * time.Second, Err: errors.New("a: make: *** [all] Error 2"),
+			LogTail: "foo.c:3: error: expected ';'\n==> ERROR: A failure occurred in build()."},
 		"b": {Outcome: engine.Skipped, Reason: "dependency a failed"},
 	}
 	p.Begin([]*engine.Job{a, b, c}, 1)
@@ -39,7 +40,7 @@ func TestPlainProgress(t *testing.T) {
 		"[2/3] failed  a 1.0-1 after 2s: a: make: *** [all] Error 2\n",
 		"[3/3] skipped b 1.0-1: dependency a failed\n",
 		"1 built, 1 failed, 1 skipped, 0 up to date in 3s\n",
-		"Failed:\n  a 1.0-1: failed: a: make: *** [all] Error 2\n",
+		"Failed:\n  a 1.0-1: failed: a: make: *** [all] Error 2\n    | foo.c:3: error: expected ';'\n    | ==> ERROR: A failure occurred in build().\n",
 		"Skipped:\n  b 1.0-1: dependency a failed\n",
 	} {
 		if !strings.Contains(got, want) {

@@ -4,13 +4,14 @@
 package view
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
 	"github.com/portmake/portmake/alpm/srcinfo"
+
+	"github.com/portmake/portmake/internal/jsonout"
 )
 
 // textBlock collects "key  value" rows so the value column lines up within
@@ -302,14 +303,5 @@ func SrcinfoArchJSON(s *srcinfo.Srcinfo, arch string) ArchDoc {
 	return v
 }
 
-// WriteJSON indents for people and leaves '<' and '>' alone: relations such
-// as "glibc>=2.40" must stay readable, and nothing here lands in HTML.
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("srcinfo: encode JSON: %w", err)
-	}
-	return nil
-}
+// WriteJSON writes v as indented JSON (see jsonout).
+func WriteJSON(w io.Writer, v any) error { return jsonout.Write(w, v) }

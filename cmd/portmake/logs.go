@@ -38,7 +38,9 @@ func (c *LogsCmd) Run(env *Env, g *Globals) error {
 }
 
 // StatusCmd shows the current or last apply and its builds.
-type StatusCmd struct{}
+type StatusCmd struct {
+	JSON bool `help:"Print the apply and its builds as a JSON object."`
+}
 
 func (c *StatusCmd) Run(env *Env, g *Globals) error {
 	p, err := openPort(env, g)
@@ -49,6 +51,9 @@ func (c *StatusCmd) Run(env *Env, g *Globals) error {
 	s, err := p.Status(env.Ctx)
 	if err != nil {
 		return err
+	}
+	if c.JSON {
+		return ui.WriteStatusJSON(env.Stdout, s)
 	}
 	if s.Apply == nil {
 		fmt.Fprintln(env.Stdout, "No apply yet.")
@@ -63,6 +68,7 @@ func (c *StatusCmd) Run(env *Env, g *Globals) error {
 type HistoryCmd struct {
 	Package string `arg:"" optional:"" help:"Only this pkgbase."`
 	Limit   int    `default:"50" help:"Show at most this many builds (0: all)."`
+	JSON    bool   `help:"Print the builds as a JSON array."`
 }
 
 func (c *HistoryCmd) Run(env *Env, g *Globals) error {
@@ -74,6 +80,9 @@ func (c *HistoryCmd) Run(env *Env, g *Globals) error {
 	builds, err := p.History(env.Ctx, c.Package, c.Limit)
 	if err != nil {
 		return err
+	}
+	if c.JSON {
+		return ui.WriteBuildsJSON(env.Stdout, builds)
 	}
 	if len(builds) == 0 {
 		fmt.Fprintln(env.Stdout, "No builds yet.")

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 // CLI is the whole command line. Each command lives in its own file.
 type CLI struct {
 	Globals
+	Version kong.VersionFlag `help:"Print portmake's version and exit."`
 
 	Vercmp   VercmpCmd   `cmd:"" help:"Compare two package versions like pacman's vercmp."`
 	Repo     RepoCmd     `cmd:"" help:"Read and write pacman sync databases."`
@@ -119,67 +119,3 @@ func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 // (watch: the first lets running builds finish); runWithSignals then
 // leaves them to it.
 var ownSignals atomic.Bool
-
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var cli CLI
-	exitCode := -1
-	parser, err := kong.New(&cli,
-		kong.Name("portmake"),
-		kong.Description("Plan and build an Arch Linux port from its Portfile."),
-		kong.UsageOnError(),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { exitCode = code; panic(kongExit{}) }),
-	)
-	if err != nil {
-		fmt.Fprintln(stderr, "portmake:", err)
-		return 1
-	}
-	var kctx *kong.Context
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(kongExit); !ok {
-					panic(r)
-				}
-			}
-		}()
-		kctx, err = parser.Parse(args)
-	}()
-	if exitCode >= 0 {
-		return exitCode
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "portmake:", err)
-		return 1
-	}
-	if cli.Chdir != "" {
-		if err := os.Chdir(cli.Chdir); err != nil {
-			fmt.Fprintln(stderr, "portmake:", err)
-			return 1
-		}
-	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cli.LogLevel))
-	env := &Env{
-		Ctx:    ctx,
-		Stdin:  stdin,
-		Stdout: stdout,
-		Stderr: stderr,
-		Log:    newLogger(stderr, level),
-	}
-	err = kctx.Run(env, &cli.Globals)
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.Err != nil {
-			fmt.Fprintln(stderr, "portmake:", ee.Err)
-		}
-		return ee.Code
-	}
-	fmt.Fprintln(stderr, "portmake:", err)
-	return 1
-}
-
-type kongExit struct{}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"strings"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/portmake/portmake/engine"
 	"github.com/portmake/portmake/planner/view"
@@ -10,28 +12,64 @@ import (
 
 // PlanFlags are the planning options shared by plan and apply.
 type PlanFlags struct {
-	Refresh         bool     `default:"true" negatable:"" help:"Download repository databases (--no-refresh or --refresh=false plans from the cache only)."`
-	UpstreamTesting bool     `name:"upstream-testing" help:"Overlay the upstream testing repositories."`
-	TargetTesting   bool     `name:"target-testing" help:"Overlay the target testing repositories."`
-	Packages        []string `short:"p" sep:"," help:"Force these pkgnames or pkgbases into the plan." placeholder:"PKG"`
-	RebuildRepo     []string `name:"rebuild-repo" sep:"," help:"Rebuild every pkgbase of these repositories." placeholder:"REPO"`
-	PreserveOrder   bool     `name:"preserve-order" help:"Build the --packages in command-line order."`
-	SingleStage     bool     `name:"single-stage" help:"Build each dependency cycle once instead of twice."`
-	Bootstrap       bool     `help:"Plan the build.bootstrap toolchain as its own staged sub-plan."`
-	Missing         bool     `help:"List upstream pkgbases that the target lacks."`
-	NoCheck         bool     `name:"nocheck" help:"Ignore checkdepends and build everything with --nocheck."`
-	Exclude         []string `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
+	Refresh         bool       `default:"true" negatable:"" help:"Download repository databases (--no-refresh or --refresh=false plans from the cache only)."`
+	UpstreamTesting bool       `name:"upstream-testing" help:"Overlay the upstream testing repositories."`
+	TargetTesting   bool       `name:"target-testing" help:"Overlay the target testing repositories."`
+	Packages        []string   `short:"p" sep:"," help:"Force these pkgnames or pkgbases into the plan." placeholder:"PKG"`
+	RebuildRepo     []string   `name:"rebuild-repo" sep:"," help:"Rebuild every pkgbase of these repositories." placeholder:"REPO"`
+	PreserveOrder   bool       `name:"preserve-order" help:"Build the --packages in command-line order."`
+	SingleStage     bool       `name:"single-stage" help:"Build each dependency cycle once instead of twice."`
+	Bootstrap       bool       `help:"Plan the build.bootstrap toolchain as its own staged sub-plan."`
+	Missing         bool       `help:"List upstream pkgbases that the target lacks."`
+	NoCheck         bool       `name:"nocheck" help:"Ignore checkdepends and build everything with --nocheck."`
+	Exclude         []string   `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
+	UseLatest       latestFlag `name:"use-latest" help:"Take official PKGBUILDs from their packaging repository's default-branch head instead of the version tag: all, or with =PKG,... the named pkgbases." placeholder:"PKG,..."`
 
 	RebuildDependents []string `name:"rebuild-dependents" sep:"," help:"Rebuild what needs these packages (depends and makedepends), e.g. after a soname bump." placeholder:"PKG"`
 	DependentsDepth   int      `name:"dependents-depth" help:"Levels of dependents --rebuild-dependents rebuilds (0: all)."`
 }
+
+// latestFlag is --use-latest: alone it names every pkgbase, with a value
+// (--use-latest=gcc,glibc) the listed ones.
+type latestFlag struct {
+	All   bool
+	Names []string
+}
+
+func (l *latestFlag) Decode(ctx *kong.DecodeContext) error {
+	if ctx.Scan.Peek().Type != kong.FlagValueToken {
+		l.All = true
+		return nil
+	}
+	tok, err := ctx.Scan.PopValue("pkgbase list")
+	if err != nil {
+		return err
+	}
+	v, ok := tok.Value.(string)
+	if !ok {
+		return fmt.Errorf("--use-latest: want pkgbases, got %v", tok.Value)
+	}
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			l.Names = append(l.Names, n)
+		}
+	}
+	if len(l.Names) == 0 {
+		return fmt.Errorf("--use-latest=%q: name pkgbases, or give no value for all", v)
+	}
+	return nil
+}
+
+// IsBool lets --use-latest stand alone, without a value.
+func (l *latestFlag) IsBool() bool { return true }
 
 func (f *PlanFlags) options() engine.PlanOptions {
 	return engine.PlanOptions{
 		Refresh: f.Refresh, UpstreamTesting: f.UpstreamTesting, TargetTesting: f.TargetTesting,
 		Packages: f.Packages, RebuildRepo: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 		SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck,
-		Exclude: f.Exclude, RebuildDependents: f.RebuildDependents, DependentsDepth: f.DependentsDepth, CommandLine: os.Args,
+		Exclude: f.Exclude, UseLatestAll: f.UseLatest.All, UseLatest: f.UseLatest.Names,
+		RebuildDependents: f.RebuildDependents, DependentsDepth: f.DependentsDepth,
 	}
 }
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/portmake/portmake/engine"
 	"github.com/portmake/portmake/planner/view"
+	"github.com/portmake/portmake/ui"
 )
 
 // ShowCmd re-renders a stored plan.
@@ -28,7 +30,8 @@ func (c *ShowCmd) Run(env *Env, g *Globals) error {
 
 // PlansCmd lists the stored plans, newest first.
 type PlansCmd struct {
-	Limit int `default:"20" help:"Show at most this many plans (0: all)."`
+	Limit int  `default:"20" help:"Show at most this many plans (0: all)."`
+	JSON  bool `help:"Print the plans as a JSON array."`
 }
 
 func (c *PlansCmd) Run(env *Env, g *Globals) error {
@@ -41,12 +44,19 @@ func (c *PlansCmd) Run(env *Env, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if c.JSON {
+		return ui.WritePlansJSON(env.Stdout, list)
+	}
 	if len(list) == 0 {
 		fmt.Fprintln(env.Stdout, "No plans yet: run portmake plan.")
 		return nil
 	}
 	for _, s := range list {
-		fmt.Fprintf(env.Stdout, "%4d  %s  %-8s %s\n", s.ID, s.CreatedAt.Local().Format("2006-01-02 15:04:05"), s.Arch, s.Summary)
+		fmt.Fprintf(env.Stdout, "%4d  %s  %-8s %s", s.ID, s.CreatedAt.Local().Format("2006-01-02 15:04:05"), s.Arch, s.Summary)
+		if f := ui.PlanFlags(s); len(f) > 0 {
+			fmt.Fprintf(env.Stdout, "  [%s]", strings.Join(f, " "))
+		}
+		fmt.Fprintln(env.Stdout)
 	}
 	return nil
 }
@@ -55,10 +65,14 @@ func (c *PlansCmd) Run(env *Env, g *Globals) error {
 type WhyCmd struct {
 	Package string `arg:"" help:"pkgname or pkgbase."`
 	Plan    int64  `help:"Plan id (default: the latest)."`
+	JSON    bool   `help:"Print a JSON object (format portmake.why/v1)."`
 }
 
 func (c *WhyCmd) Run(env *Env, g *Globals) error {
 	return withPlan(env, g, c.Plan, func(r *engine.PlanResult) error {
+		if c.JSON {
+			return view.RenderWhyJSON(env.Stdout, r.Plan, c.Package)
+		}
 		// view.Why ends its text with a newline already.
 		_, err := fmt.Fprint(env.Stdout, view.Why(r.Plan, c.Package))
 		return err
@@ -70,6 +84,7 @@ func (c *WhyCmd) Run(env *Env, g *Globals) error {
 type ExplainCmd struct {
 	Package string `arg:"" help:"pkgbase, or a build id such as gcc#2."`
 	Plan    int64  `help:"Plan id (default: the latest)."`
+	JSON    bool   `help:"Print a JSON object (format portmake.explain/v1)."`
 }
 
 func (c *ExplainCmd) Run(env *Env, g *Globals) error {
@@ -81,6 +96,13 @@ func (c *ExplainCmd) Run(env *Env, g *Globals) error {
 	list, err := p.Explain(env.Ctx, c.Plan, c.Package)
 	if err != nil {
 		return err
+	}
+	if c.JSON {
+		out := make([]view.Explained, len(list))
+		for i, e := range list {
+			out[i] = view.Explained{Node: e.Node, Previous: e.Previous}
+		}
+		return view.RenderExplainJSON(env.Stdout, out)
 	}
 	for _, e := range list {
 		if err := view.Explain(env.Stdout, e.Node, e.Previous); err != nil {

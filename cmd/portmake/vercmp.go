@@ -7,25 +7,36 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/portmake/portmake/alpm"
 )
 
 // VercmpCmd is pacman's vercmp: it prints -1, 0 or 1.
 type VercmpCmd struct {
-	Batch bool   `help:"Read A<TAB>B lines from stdin and print one result per line."`
-	A     string `arg:"" optional:"" help:"First version."`
-	B     string `arg:"" optional:"" help:"Second version."`
+	Batch    bool     `help:"Read A<TAB>B lines from stdin and print one result per line."`
+	Versions []string `arg:"" optional:"" name:"version" help:"The two versions A and B (either may be empty)."`
 }
 
-func (c *VercmpCmd) Run(env *Env) error {
-	if !c.Batch {
-		fmt.Fprintln(env.Stdout, alpm.Compare(c.A, c.B))
+// Run compares like pacman's vercmp, which with no arguments prints its
+// usage and exits 2, and with one is an error (exit 1).
+func (c *VercmpCmd) Run(env *Env, k *kong.Context) error {
+	if c.Batch {
+		if len(c.Versions) > 0 {
+			return fmt.Errorf("vercmp: --batch reads stdin and takes no arguments")
+		}
+		return vercmpBatch(env)
+	}
+	switch len(c.Versions) {
+	case 0:
+		k.PrintUsage(false)
+		return &exitError{Code: 2}
+	case 2:
+		fmt.Fprintln(env.Stdout, alpm.Compare(c.Versions[0], c.Versions[1]))
 		return nil
+	default:
+		return fmt.Errorf("vercmp: want two versions, got %d", len(c.Versions))
 	}
-	if c.A != "" || c.B != "" {
-		return fmt.Errorf("vercmp: --batch reads stdin and takes no arguments")
-	}
-	return vercmpBatch(env)
 }
 
 // vercmpBatch streams A<TAB>B lines. Fields may be empty; a line without a

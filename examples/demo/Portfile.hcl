@@ -11,7 +11,10 @@ variable "repos" {
   default     = "repos"
 }
 
-# Upstream is an x86_64 snapshot, the port has aarch64 trees.
+# Upstream is an x86_64 snapshot, the port has aarch64 trees. The port's
+# trees are also where apply publishes (see publish below): the target a
+# plan reads is the repository the port serves, so after an apply the next
+# plan has nothing to do.
 repo "core" {
   upstream = "${var.repos}/upstream/core/os/x86_64/core.db"
   target   = "${var.repos}/port/core/os/aarch64/core.db"
@@ -46,5 +49,5 @@ build {
 }
 
 publish "dir" {
-  path = "out/repo" # out/repo/<repo>/os/aarch64/
+  path = "${var.repos}/port" # repos/port/<repo>/os/aarch64/, the target
 }

@@ -1,10 +1,11 @@
 package view
 
 import (
-	"encoding/json"
 	"io"
 
 	"github.com/portmake/portmake/planner"
+
+	"github.com/portmake/portmake/internal/jsonout"
 )
 
 // SchemaVersion names the JSON plan format. Fields are only ever added
@@ -17,7 +18,7 @@ const SchemaVersion = "portmake.plan/v1"
 //	{
 //	  "schema": "portmake.plan/v1",
 //	  "arch": "aarch64", "upstream_arch": "x86_64",
-//	  "inputs": {"portfile_hash": "…", "dbs": [{"repo","side","url","sha256"}], "command_line": […],
+//	  "inputs": {"portfile_hash": "…", "dbs": [{"repo","side","url","sha256"}], "command_line": [the plan flags, e.g. "--rebuild-repo=extra"],
 //	             "makepkg_conf": "sha256:…", "pacman_conf": "sha256:…", "builder": "chroot"},
 //	  "summary": {"build", "cycles", "stage1", "blocked", "any_sync", "target_newer", "missing", "held", "warnings"},
 //	  "nodes": [{
@@ -40,10 +41,7 @@ const SchemaVersion = "portmake.plan/v1"
 //	  "warnings": [{"pkgbase","message"}]
 //	}
 func RenderJSON(w io.Writer, p *planner.Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(toJSON(p))
+	return jsonout.Write(w, toJSON(p))
 }
 
 type jsonPlan struct {
@@ -222,33 +220,7 @@ func toJSON(p *planner.Plan) jsonPlan {
 		out.Inputs.DBs = append(out.Inputs.DBs, jsonDB(d))
 	}
 	for _, n := range p.Nodes {
-		jn := jsonNode{
-			ID: n.ID, Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo, Publish: n.Publish,
-			Packages: nonNil(n.Packages), Reason: n.Reason.Kind.String(), ReasonDetail: n.Reason.Detail, Reasons: []jsonReason{},
-			Action: n.Action.String(), Stage: n.Stage, Cycle: n.Cycle, Nocheck: n.Nocheck, NocheckReason: n.NocheckBy,
-			Hash: n.Hash, HashInputs: []jsonInput{}, Deps: []string{}, Edges: []jsonEdge{}, Priority: n.Priority,
-			Group: n.Group, Warnings: nonNil(n.Warnings),
-		}
-		for _, r := range n.Reasons {
-			jn.Reasons = append(jn.Reasons, jsonReason{r.Kind.String(), r.Detail})
-		}
-		for _, h := range n.HashInputs {
-			jn.HashInputs = append(jn.HashInputs, jsonInput(h))
-		}
-		for _, d := range n.Deps {
-			jn.Deps = append(jn.Deps, d.ID)
-		}
-		for _, e := range n.Edges {
-			jn.Edges = append(jn.Edges, jsonEdge{e.To, e.Kind.String(), e.Relation, e.Package, e.Broken, e.Dropped})
-		}
-		if src := n.Source; src != nil {
-			js := &jsonSource{Kind: string(src.Kind), URL: src.URL, Ref: src.Ref, Commit: src.Commit, TreeHash: src.TreeHash, Patches: []jsonInput{}}
-			for _, pr := range src.Patches {
-				js.Patches = append(js.Patches, jsonInput{pr.Name, pr.SHA256})
-			}
-			jn.Source = js
-		}
-		out.Nodes = append(out.Nodes, jn)
+		out.Nodes = append(out.Nodes, nodeJSON(n))
 	}
 	for _, c := range p.Cycles {
 		jc := jsonCycle{ID: c.ID, Members: c.Members, Stages: c.Stages, Broken: []jsonBroken{}}
@@ -277,4 +249,35 @@ func toJSON(p *planner.Plan) jsonPlan {
 		out.Warnings = append(out.Warnings, jsonWarning(w))
 	}
 	return out
+}
+
+// nodeJSON is the JSON view of one build.
+func nodeJSON(n *planner.Node) jsonNode {
+	jn := jsonNode{
+		ID: n.ID, Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo, Publish: n.Publish,
+		Packages: nonNil(n.Packages), Reason: n.Reason.Kind.String(), ReasonDetail: n.Reason.Detail, Reasons: []jsonReason{},
+		Action: n.Action.String(), Stage: n.Stage, Cycle: n.Cycle, Nocheck: n.Nocheck, NocheckReason: n.NocheckBy,
+		Hash: n.Hash, HashInputs: []jsonInput{}, Deps: []string{}, Edges: []jsonEdge{}, Priority: n.Priority,
+		Group: n.Group, Warnings: nonNil(n.Warnings),
+	}
+	for _, r := range n.Reasons {
+		jn.Reasons = append(jn.Reasons, jsonReason{r.Kind.String(), r.Detail})
+	}
+	for _, h := range n.HashInputs {
+		jn.HashInputs = append(jn.HashInputs, jsonInput(h))
+	}
+	for _, d := range n.Deps {
+		jn.Deps = append(jn.Deps, d.ID)
+	}
+	for _, e := range n.Edges {
+		jn.Edges = append(jn.Edges, jsonEdge{e.To, e.Kind.String(), e.Relation, e.Package, e.Broken, e.Dropped})
+	}
+	if src := n.Source; src != nil {
+		js := &jsonSource{Kind: string(src.Kind), URL: src.URL, Ref: src.Ref, Commit: src.Commit, TreeHash: src.TreeHash, Patches: []jsonInput{}}
+		for _, pr := range src.Patches {
+			js.Patches = append(js.Patches, jsonInput{pr.Name, pr.SHA256})
+		}
+		jn.Source = js
+	}
+	return jn
 }
