@@ -43,6 +43,24 @@ type ApplyOptions struct {
 	PreserveChroot   bool // keep every build's working copy
 	CleanupOnFailure bool // remove the working copy of failed builds too
 
+	// BuildDependentsOfFailed builds what needs a failed build anyway,
+	// against the target's binaries for it (see runset.go); nil takes
+	// build.build_dependents_of_failed.
+	BuildDependentsOfFailed *bool
+	// NoCache starts every build with an empty cache: the chroot builder
+	// binds a fresh package cache per build instead of build.cache; the
+	// makepkg builder (which installs nothing, so has no package cache)
+	// downloads sources into each build's own directory instead of the
+	// shared source cache. Hashes do not change: a build must not depend
+	// on a cache.
+	NoCache bool
+	// StartFrom builds the bootstrap sub-plan from this toolchain pkgbase
+	// (or build id, e.g. gcc#b2) on; Only builds just that. See runset.go.
+	StartFrom string
+	Only      string
+	// Selected, when set, receives what the apply will run, before
+	// Approve is asked.
+	Selected func(*Selection)
 	// FailureLimit is how many failures of the same hash (since its last
 	// success and the last `portmake retry` of its pkgbase) keep it from
 	// being built again; 0 means 1. The watch daemon gives a build a
@@ -106,9 +124,22 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 	if err != nil {
 		return nil, err
 	}
+	run, sel, err := selectRun(ctx, st, plan, nodes, o.StartFrom, o.Only)
+	if err != nil {
+		return nil, err
+	}
 	res := &ApplyResult{PlanID: pr.ID}
-	if len(nodes) == 0 {
+	if len(run) == 0 {
 		return res, nil
+	}
+	jobs, idx := p.jobs(plan, run)
+	sel.Jobs = jobs
+	sel.DependentsOfFailed = p.pf.Build.BuildDependentsOfFailed
+	if o.BuildDependentsOfFailed != nil {
+		sel.DependentsOfFailed = *o.BuildDependentsOfFailed
+	}
+	if o.Selected != nil {
+		o.Selected(sel)
 	}
 	if o.Approve != nil {
 		ok, err := o.Approve()
@@ -120,12 +151,11 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		}
 	}
 
-	ex, rec, err := p.executor(o, st, plan, nodes)
+	ex, rec, err := p.executor(o, st, plan, sel, idx)
 	if err != nil {
 		return nil, err
 	}
 	ex.Progress = prog
-	jobs := p.jobs(nodes)
 	if o.DryRun == nil {
 		if res.ApplyID, err = st.StartApply(context.WithoutCancel(ctx), pr.ID, os.Getpid()); err != nil {
 			return nil, err
@@ -251,27 +281,35 @@ func selectNodes(p *planner.Plan, targets, excludes []string) ([]*planner.Node, 
 }
 
 // executor wires the Portfile's builder and publisher, and a recorder
-// over the store, into an executor for nodes.
-func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, nodes []*planner.Node) (*executor.Executor, *recorder, error) {
+// over the store, into an executor for the selection's jobs.
+func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, sel *Selection, idx *jobIndex) (*executor.Executor, *recorder, error) {
 	pf := p.pf
-	ex := &executor.Executor{Log: p.log}
+	ex := &executor.Executor{Log: p.log, Rehash: idx.rehash}
 	ex.Options = executor.Options{
 		Jobs: pf.Build.Jobs, StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
 		Retries: pf.Build.Retries, NoUpload: o.NoUpload, LogDir: pf.Build.Logs, KeepLogs: pf.Build.KeepLogs,
-		DryRun: o.DryRun, Drain: o.Drain,
+		DryRun: o.DryRun, BuildDependentsOfFailed: sel.DependentsOfFailed, Drain: o.Drain,
 	}
 	if o.Jobs > 0 {
 		ex.Jobs = o.Jobs
 	}
 	switch pf.Build.Builder {
 	case "makechrootpkg":
-		ex.Builder = &executor.Chroot{Dir: pf.Build.Chroot, PacmanConf: pf.PacmanConf(), MakepkgConf: pf.MakepkgConf(),
+		c := &executor.Chroot{Dir: pf.Build.Chroot, PacmanConf: pf.PacmanConf(), MakepkgConf: pf.MakepkgConf(),
 			CacheDir: pf.Build.Cache, PkgDest: filepath.Join(p.stateDir, "pkg"), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveChroot: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure}
+		if o.NoCache {
+			c.FreshCache = filepath.Join(p.stateDir, "nocache")
+		}
+		ex.Builder = c
 	case "makepkg":
-		ex.Builder = &executor.Makepkg{WorkDir: filepath.Join(p.stateDir, "build"), PkgDest: filepath.Join(p.stateDir, "pkg"),
+		m := &executor.Makepkg{WorkDir: filepath.Join(p.stateDir, "build"), PkgDest: filepath.Join(p.stateDir, "pkg"),
 			SrcDest: filepath.Join(p.stateDir, "srcdest"), MakepkgConf: pf.MakepkgConf(), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveBuildDir: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure, Log: ex.Log}
+		if o.NoCache {
+			m.SrcDest = "" // each build's own directory, fresh every attempt
+		}
+		ex.Builder = m
 	default:
 		return nil, nil, fmt.Errorf("build.builder %q is not supported", pf.Build.Builder)
 	}
@@ -288,20 +326,20 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, nod
 				return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
 			}}}
 	}
-	rec := &recorder{st: st, replace: map[string]bool{}, nodes: map[string]*planner.Node{}, failureLimit: max(o.FailureLimit, 1)}
-	for _, n := range nodes {
-		rec.nodes[n.Hash] = n
-	}
+	rec := &recorder{st: st, replace: map[string]bool{}, idx: idx, failureLimit: max(o.FailureLimit, 1)}
 	for _, r := range o.Replace {
 		if len(plan.NodesOf(r)) == 0 {
 			return nil, nil, fmt.Errorf("--replace %s: not in the plan", r)
 		}
 		for _, n := range plan.NodesOf(r) {
-			rec.replace[n.Hash] = true
+			if sel.Recorded[n.ID] {
+				return nil, nil, fmt.Errorf("--replace %s: %s is not built in this run (%s)", r, n.ID, sel.Why)
+			}
+			rec.replace[n.ID] = true
 		}
 	}
 	ex.Recorder = rec
-	ex.Sources = &sourceFetcher{pf: pf, nodes: rec.nodes}
+	ex.Sources = &sourceFetcher{pf: pf, idx: idx}
 	return ex, rec, nil
 }
 
@@ -316,40 +354,6 @@ func needsIgnoreArch(arches [][]string, target string) bool {
 		}
 	}
 	return false
-}
-
-// jobs turns plan nodes into executor jobs.
-func (p *Port) jobs(nodes []*planner.Node) []*executor.Job {
-	byID := map[string]*planner.Node{}
-	for _, n := range nodes {
-		byID[n.ID] = n
-	}
-	jobs := make([]*executor.Job, 0, len(nodes))
-	for _, n := range nodes {
-		j := &executor.Job{
-			ID: n.Hash, Pkgbase: n.Pkgbase, Version: n.Version, Stage: n.Stage,
-			Priority: n.Priority, Group: n.Group, Nocheck: n.Nocheck, Publish: n.Publish, Arch: p.pf.Arch(),
-			// The makepkg builder cannot install dependencies (it runs
-			// unprivileged, without a chroot): it builds with --nodeps.
-			NoDeps: p.pf.Build.Builder == "makepkg",
-			// The source fetcher fills this directory before the build.
-			SourceDir: p.sourceDir(n),
-		}
-		if n.Source != nil && n.Source.Recipe != nil {
-			var arches [][]string
-			for _, sp := range n.Source.Recipe.Packages {
-				arches = append(arches, sp.Arch)
-			}
-			j.IgnoreArch = needsIgnoreArch(arches, j.Arch)
-		}
-		for _, d := range n.Deps {
-			if dn := byID[d.ID]; dn != nil {
-				j.Deps = append(j.Deps, dn.Hash)
-			}
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs
 }
 
 // sourceDir is where a node's PKGBUILD tree is prepared: one directory

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/portmake/portmake/executor"
-	"github.com/portmake/portmake/planner"
 	"github.com/portmake/portmake/store"
 )
 
@@ -14,25 +13,32 @@ import (
 type recorder struct {
 	st      *store.Store
 	applyID int64
-	nodes   map[string]*planner.Node // by hash
-	replace map[string]bool
+	idx     *jobIndex
+	replace map[string]bool // by node ID
 	// failureLimit failures of a hash keep it from being built again.
 	failureLimit int
 }
 
 func (r *recorder) Started(ctx context.Context, j *executor.Job, attempt int, logPath string) (int64, error) {
 	ctx = context.WithoutCancel(ctx)
-	if n := r.nodes[j.ID]; n != nil {
-		kvs := make([]store.KV, len(n.HashInputs))
-		for i, h := range n.HashInputs {
+	// Variants record their own inputs: explain shows "dep liba target".
+	if info := r.idx.get(j.ID); info != nil {
+		kvs := make([]store.KV, len(info.inputs))
+		for i, h := range info.inputs {
 			kvs[i] = store.KV{Key: h.Key, Value: h.Value}
 		}
 		if err := r.st.RecordHashInputs(ctx, j.ID, kvs); err != nil {
 			return 0, err
 		}
 	}
-	return r.st.StartBuild(ctx, &store.Build{ApplyID: r.applyID, Pkgbase: j.Pkgbase,
-		Version: j.Version, Hash: j.ID, Stage: j.Stage, Attempt: attempt, StartedAt: time.Now(), LogPath: logPath})
+	return r.st.StartBuild(ctx, &store.Build{ApplyID: r.applyID, Pkgbase: j.Pkgbase, Version: j.Version,
+		Hash: j.ID, Stage: j.Stage, Attempt: attempt, StartedAt: time.Now(), LogPath: logPath, Against: j.Against})
+}
+
+// replaced reports whether --replace names the node behind a job ID.
+func (r *recorder) replaced(id string) bool {
+	n := r.idx.node(id)
+	return n != nil && r.replace[n.ID]
 }
 
 func (r *recorder) Finished(ctx context.Context, id int64, res *executor.Result) error {
@@ -57,7 +63,7 @@ func (r *recorder) Published(ctx context.Context, id int64, files []string) erro
 }
 
 func (r *recorder) Succeeded(ctx context.Context, hash string) ([]string, bool, error) {
-	if r.replace[hash] {
+	if r.replaced(hash) {
 		return nil, false, nil
 	}
 	b, err := r.st.LastSuccess(ctx, hash)
@@ -68,7 +74,7 @@ func (r *recorder) Succeeded(ctx context.Context, hash string) ([]string, bool, 
 }
 
 func (r *recorder) FailedBefore(ctx context.Context, hash string) (bool, error) {
-	if r.replace[hash] {
+	if r.replaced(hash) {
 		return false, nil
 	}
 	n, err := r.st.FailureCount(ctx, hash)

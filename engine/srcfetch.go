@@ -27,13 +27,13 @@ import (
 // are fetched at the planned commit and verified, and override patches are
 // applied in order. A patch that no longer applies fails only its job.
 type sourceFetcher struct {
-	pf    *lang.Portfile
-	nodes map[string]*planner.Node // by hash
+	pf  *lang.Portfile
+	idx *jobIndex
 }
 
 func (f *sourceFetcher) Fetch(ctx context.Context, j *executor.Job, log io.Writer) (executor.Prepared, error) {
 	var prep executor.Prepared
-	n := f.nodes[j.ID]
+	n := f.idx.node(j.ID)
 	if n == nil || n.Source == nil {
 		return prep, fmt.Errorf("%s: no resolved source in the plan", j.Pkgbase)
 	}

@@ -38,7 +38,8 @@ func TestFetchRefusesAChangedTree(t *testing.T) {
 	}
 	node := &planner.Node{ID: "liba", Pkgbase: "liba", Hash: "0123456789abcdef",
 		Source: &planner.Source{Kind: planner.SourceLocal, TreeHash: tree, Patches: refs}}
-	f := &sourceFetcher{pf: pf, nodes: map[string]*planner.Node{node.Hash: node}}
+	idx := &jobIndex{byID: map[string]*jobInfo{node.Hash: {node: node}}}
+	f := &sourceFetcher{pf: pf, idx: idx}
 	fetch := func() error {
 		j := &executor.Job{ID: node.Hash, Pkgbase: "liba", SourceDir: filepath.Join(dir, "state", "src", "liba")}
 		os.MkdirAll(filepath.Dir(j.SourceDir), 0o755)

@@ -21,6 +21,12 @@ type Chroot struct {
 	PacmanConf  string // for mkarchroot -C
 	MakepkgConf string // for mkarchroot -M and the host-side makepkg --packagelist
 	CacheDir    string // package cache bound into the chroot (-d); "" for none
+	// FreshCache, when set, gives every build an empty package cache of
+	// its own instead of CacheDir (--no-cache, to chase a build that only
+	// works, or only fails, because of what a cache holds): the directory
+	// FreshCache/<working copy name>, emptied before the build and
+	// removed after it.
+	FreshCache string
 	// PkgDest holds one output directory per job ID: makechrootpkg moves
 	// the packages there (PKGDEST), and a fresh directory per hash means a
 	// rebuild never overwrites a file another job is installing.
@@ -40,14 +46,22 @@ func (c *Chroot) Kind() string { return "makechrootpkg" }
 
 func (c *Chroot) outDir(j *Job) string { return filepath.Join(c.PkgDest, j.ID) }
 
+// cacheDir is the package cache a build of j binds.
+func (c *Chroot) cacheDir(j *Job) string {
+	if c.FreshCache != "" {
+		return filepath.Join(c.FreshCache, copyName(j))
+	}
+	return c.CacheDir
+}
+
 func (c *Chroot) mkarchroot() Command {
 	return Command{Args: []string{"mkarchroot", "-C", c.PacmanConf, "-M", c.MakepkgConf, filepath.Join(c.Dir, "root"), "base-devel"}}
 }
 
 func (c *Chroot) makechrootpkg(j *Job, deps []string) Command {
 	args := []string{"makechrootpkg", "-r", c.Dir, "-l", copyName(j)}
-	if c.CacheDir != "" {
-		args = append(args, "-d", c.CacheDir)
+	if cache := c.cacheDir(j); cache != "" {
+		args = append(args, "-d", cache)
 	}
 	for _, d := range deps {
 		args = append(args, "-I", d)
@@ -151,6 +165,17 @@ func (c *Chroot) Build(ctx context.Context, j *Job, log io.Writer, deps []string
 	}
 	if err := freshDir(c.outDir(j)); err != nil {
 		return out, fmt.Errorf("package destination: %w", err)
+	}
+	if c.FreshCache != "" {
+		cache := c.cacheDir(j)
+		if err := freshDir(cache); err != nil {
+			return out, fmt.Errorf("fresh package cache: %w", err)
+		}
+		defer func() {
+			if rerr := os.RemoveAll(cache); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("remove the fresh package cache: %w", rerr))
+			}
+		}()
 	}
 	// A copy left by a crashed run would be reused without being synced
 	// with root: start from a clean one.

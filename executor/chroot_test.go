@@ -17,17 +17,23 @@ import (
 // root, a working copy with its lock, and package files in $PKGDEST.
 const fakeMakechrootpkg = `
 printf '%s\n' "$@" --end-- >> "$FAKE_RECORD/makechrootpkg"
-r= l=
+r= l= d=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-r) r=$2; shift ;;
 	-l) l=$2; shift ;;
+	-d) d=$2; shift ;;
 	--) break ;;
 	esac
 	shift
 done
 mkdir -p "$r/$l/build" && : > "$r/$l.lock"
 echo "==> Making package: $l"
+if [ -n "$FAKE_CACHE_PROBE" ]; then
+	# What the cache held when the build began; then a download lands in it.
+	echo "cache: $(ls -A "$d")" >> "$FAKE_RECORD/cache"
+	: > "$d/downloaded-1-1-x86_64.pkg.tar.zst"
+fi
 if [ -n "$FAKE_FAIL" ]; then echo "==> ERROR: A failure occurred in check()."; exit 2; fi
 for f in $FAKE_OUT; do echo "pkg $f" > "$PKGDEST/$f"; done
 `
@@ -153,6 +159,49 @@ func TestChrootBuilderInvocations(t *testing.T) {
 	}
 	if !slices.Equal(left, []string{"root"}) {
 		t.Errorf("chroot dir holds %v, want only root (working copies removed)", left)
+	}
+}
+
+func TestChrootFreshCache(t *testing.T) {
+	f := newChrootFixture(t)
+	t.Setenv("FAKE_CACHE_PROBE", "1")
+	shared := t.TempDir()
+	f.b.CacheDir = shared
+	build := func(id string) {
+		t.Helper()
+		var log bytes.Buffer
+		if _, err := f.b.Build(context.Background(), f.job(id, 0), &log, nil); err != nil {
+			t.Fatalf("%v\n%s", err, log.String())
+		}
+	}
+	// The shared cache keeps what a build downloaded, for the next one.
+	build("aaaaaaaaaaaaaaaa")
+	build("bbbbbbbbbbbbbbbb")
+	// --no-cache: each build starts from an empty cache of its own, which
+	// is gone afterwards; the shared one is not touched.
+	fresh := filepath.Join(t.TempDir(), "nocache")
+	f.b.FreshCache = fresh
+	build("cccccccccccccccc")
+	build("dddddddddddddddd")
+	data, _ := os.ReadFile(filepath.Join(f.record, "cache"))
+	want := "cache: \ncache: downloaded-1-1-x86_64.pkg.tar.zst\ncache: \ncache: \n"
+	if string(data) != want {
+		t.Errorf("the builds saw these caches:\n%s\nwant\n%s", data, want)
+	}
+	got := calls(t, f.record, "makechrootpkg")
+	if len(got) != 4 || got[2][5] != filepath.Join(fresh, "portmake-demo-cccccccccccc") || got[3][5] != filepath.Join(fresh, "portmake-demo-dddddddddddd") {
+		t.Errorf("makechrootpkg calls %q, want -d %s/<copy> for the last two", got, fresh)
+	}
+	if ents, _ := os.ReadDir(fresh); len(ents) != 0 {
+		t.Errorf("fresh caches left behind: %v", ents)
+	}
+	if ents, _ := os.ReadDir(shared); len(ents) != 1 {
+		t.Errorf("shared cache holds %v, want only the first builds' download", ents)
+	}
+	// The dry run shows the fresh cache too.
+	cmds, err := f.b.Commands(f.job("eeeeeeeeeeeeeeee", 0), nil)
+	if err != nil || !slices.Contains(cmds[len(cmds)-1].Args, filepath.Join(fresh, "portmake-demo-eeeeeeeeeeee")) {
+		t.Errorf("Commands: %v %v, want the fresh cache", cmds, err)
 	}
 }
 

@@ -18,11 +18,23 @@ type Job struct {
 	// Stage is 1 for the first build of a dependency cycle (built against
 	// the existing binaries, always with --nocheck), 2 for its rebuild
 	// against the stage-1 results, and 0 for an ordinary node.
-	Stage    int
-	Deps     []string // IDs of the in-plan jobs this one needs
-	Priority int      // critical-path priority: higher starts first
-	Group    string   // jobs of the same non-empty group never run at once
-	Nocheck  bool     // pass --nocheck (the node's checks are disabled)
+	Stage int
+	Deps  []string // IDs of the in-plan jobs this one needs
+	// Firm lists the Deps whose failure always skips this job, even with
+	// BuildDependentsOfFailed: the target's binaries cannot stand in for
+	// the stage-1 builds a stage-2 build exists to use.
+	Firm []string
+	// Against names the in-plan dependencies (pkgbase, with the stage) for
+	// which this build uses the target's binaries instead of their fresh
+	// builds, sorted. The caller sets it on a job whose dependency is not
+	// in the run; the executor adds to it on the variant it makes of a job
+	// whose dependency failed (see Executor.Rehash).
+	Against []string
+	// Of is, for such a variant, the ID of the job it stands for.
+	Of       string
+	Priority int    // critical-path priority: higher starts first
+	Group    string // jobs of the same non-empty group never run at once
+	Nocheck  bool   // pass --nocheck (the node's checks are disabled)
 	// IgnoreArch passes --ignorearch. The caller sets it when the
 	// PKGBUILD's arch list (from .SRCINFO) lacks Arch and is not "any"; see
 	// NeedsIgnoreArch.
@@ -86,7 +98,11 @@ type Result struct {
 	LogPath string   // the attempt's log; "" when nothing ran
 	// LogTail is the last lines the attempt wrote to its log, for a
 	// failure's summary ("" for a success).
-	LogTail  string
+	LogTail string
+	// Against is the Against of the job as it ran (or was found up to
+	// date): the dependencies whose fresh builds it did not use. Nil when
+	// it used them all.
+	Against  []string
 	Attempt  int           // 1 for the first attempt; 0 when nothing ran
 	Start    time.Time     // when the last attempt started
 	Duration time.Duration // of the last attempt, build and publishing

@@ -86,6 +86,12 @@ func CreateLog(dir string, h LogHeader) (*BuildLog, error) {
 	fmt.Fprintf(l.w, "==> portmake build log\n")
 	fmt.Fprintf(l.w, "pkgbase: %s\nversion: %s\nhash:    %s\nstage:   %d\nattempt: %d\nbuilder: %s\n",
 		j.Pkgbase, j.Version, j.ID, j.Stage, h.Attempt, h.Builder)
+	if len(j.Against) > 0 {
+		fmt.Fprintf(l.w, "against: the target's %s (not their fresh builds)\n", strings.Join(j.Against, ", "))
+	}
+	if j.Of != "" {
+		fmt.Fprintf(l.w, "planned: %s (this build's hash records the dependency builds it used instead)\n", j.Of)
+	}
 	for _, c := range h.Commands {
 		fmt.Fprintf(l.w, "command: %s\n", c)
 	}

@@ -40,6 +40,14 @@ func TestLogHeaderAndFooter(t *testing.T) {
 	if string(data) != want {
 		t.Errorf("log\n%s\nwant\n%s", data, want)
 	}
+	// A build against the target's binaries of a dependency says so.
+	v := *j
+	v.ID, v.Of, v.Against = "def456", j.ID, []string{"binutils (stage 1)", "linux-api-headers"}
+	data, _ = os.ReadFile(writeLog(t, t.TempDir(), &v, at, ""))
+	if want := "stage:   1\nattempt: 1\nbuilder: fake\nagainst: the target's binutils (stage 1), linux-api-headers (not their fresh builds)\n" +
+		"planned: abc123 (this build's hash records the dependency builds it used instead)\ncommand: "; !strings.Contains(string(data), want) {
+		t.Errorf("variant log header:\n%s\nwant it to hold\n%s", data, want)
+	}
 	// Same start instant: a distinct file, not an overwrite.
 	if p2 := writeLog(t, dir, j, at, ""); p2 == path {
 		t.Error("second log overwrote the first")

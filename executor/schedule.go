@@ -5,7 +5,11 @@ package executor
 //  1. A job becomes ready when every in-plan dependency ended Built or
 //     UpToDate. When a dependency ends any other way, the job is Skipped
 //     with the root cause ("dependency gcc failed"), and so are its own
-//     dependents, transitively.
+//     dependents, transitively. With BuildDependentsOfFailed, a dependency
+//     that failed (or was skipped because of a failure) does not hold the
+//     job back unless it is one of the job's Firm ones: the job is built
+//     against the target's binaries for it, as a variant with its own ID
+//     (fallback.go).
 //  2. A ready job whose ID (node hash) the store holds as built and
 //     published ends UpToDate at once, without a build; its recorded files
 //     serve as -I for its dependents. This is what makes apply resumable
@@ -55,6 +59,10 @@ type Options struct {
 	// (build and publish) instead of running them. Nothing is written to
 	// the store or the log directory.
 	DryRun io.Writer
+	// BuildDependentsOfFailed builds a job whose dependency failed anyway,
+	// against the target's binaries for that dependency (see rule 1). It
+	// needs Executor.Rehash.
+	BuildDependentsOfFailed bool
 	// Drain, when closed, stops starting builds; running builds finish
 	// (a cancelled ctx aborts them instead). A daemon's first SIGTERM.
 	Drain <-chan struct{}
@@ -69,6 +77,13 @@ type Executor struct {
 	Sources   SourceFetcher
 	Progress  Progress
 	Log       *slog.Logger
+	// Rehash returns the ID of a variant of j: j built against other
+	// dependency builds than the plan's. deps maps each of j.Deps to the ID
+	// of the job whose build is used (the dependency's own ID, or that of
+	// the variant it ran as), or to "" when the target's binaries stand in
+	// for it. It is required by BuildDependentsOfFailed and called only
+	// from the coordinating goroutine.
+	Rehash func(j *Job, deps map[string]string) (string, error)
 	Options
 }
 
@@ -115,6 +130,11 @@ type node struct {
 	files      []string // package files once Built or UpToDate
 	result     *Result
 	cause      string // for a skipped node: the root failure, "gcc failed"
+	// run is the job as it runs once ready: job itself, or a variant of
+	// it built against the target's binaries for the dependencies in
+	// target (fallback.go).
+	run    *Job
+	target []*node
 }
 
 type readyHeap []*node
@@ -199,6 +219,11 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 			}
 			if stopReason != "" {
 				continue // left undecided: skipped with stopReason at the end
+			}
+			if r := c.runAs(n); r != nil {
+				n.result = r
+				queue = append(queue, c.finish(n)...)
+				continue
 			}
 			if r := c.precheck(n); r != nil {
 				n.result = r
@@ -377,7 +402,7 @@ type coordinator struct {
 // precheck applies rules 2 and 3 to a ready node: a non-nil result means
 // it needs no build.
 func (c *coordinator) precheck(n *node) *Result {
-	files, ok, err := c.e.Recorder.Succeeded(c.ctx, n.job.ID)
+	files, ok, err := c.e.Recorder.Succeeded(c.ctx, n.run.ID)
 	if err != nil {
 		return &Result{Outcome: Failed, Err: fmt.Errorf("%s: look up earlier builds: %w", display(n.job), err)}
 	}
@@ -387,7 +412,7 @@ func (c *coordinator) precheck(n *node) *Result {
 	if c.e.RetryFailed {
 		return nil
 	}
-	failed, err := c.e.Recorder.FailedBefore(c.ctx, n.job.ID)
+	failed, err := c.e.Recorder.FailedBefore(c.ctx, n.run.ID)
 	if err != nil {
 		return &Result{Outcome: Failed, Err: fmt.Errorf("%s: look up earlier failures: %w", display(n.job), err)}
 	}
@@ -401,6 +426,9 @@ func (c *coordinator) precheck(n *node) *Result {
 func (c *coordinator) record(n *node) {
 	if _, done := c.s.Results[n.job.ID]; done {
 		return
+	}
+	if n.run != nil {
+		n.result.Against = n.run.Against
 	}
 	c.s.Results[n.job.ID] = n.result
 	if n.result.Outcome.OK() {
@@ -418,7 +446,7 @@ func (c *coordinator) finish(n *node) []*node {
 		if d.result != nil {
 			continue // already skipped because of another dependency
 		}
-		if n.result.Outcome.OK() {
+		if n.result.Outcome.OK() || c.fallback(n, d) {
 			if d.waiting--; d.waiting == 0 {
 				next = append(next, d)
 			}

@@ -13,14 +13,14 @@ import (
 // work runs every attempt of one job and reports to the coordinator.
 func (c *coordinator) work(ctx context.Context, n *node, deps []string, events chan<- event) {
 	if c.e.DryRun != nil {
-		events <- event{n: n, result: c.dryRun(ctx, n.job, deps)}
+		events <- event{n: n, result: c.dryRun(ctx, n.run, deps)}
 		return
 	}
 	var r *Result
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		events <- event{n: n, attempt: attempt, at: start}
-		r = c.attempt(ctx, n.job, deps, attempt, start)
+		r = c.attempt(ctx, n.run, deps, attempt, start)
 		if r.Outcome != Failed || !errors.Is(r.Err, ErrTransient) || attempt > c.e.Retries || ctx.Err() != nil {
 			break
 		}
@@ -154,6 +154,9 @@ func (c *coordinator) dryRun(ctx context.Context, j *Job, deps []string) *Result
 	w := c.e.DryRun
 	r := &Result{Outcome: Built, Reason: "dry run"}
 	fmt.Fprintf(w, "# build %s %s [%s]\n", display(j), j.Version, j.ID)
+	if len(j.Against) > 0 {
+		fmt.Fprintf(w, "# against the target's %s\n", strings.Join(j.Against, ", "))
+	}
 	run, err := c.prepare(ctx, j, io.Discard)
 	if err != nil {
 		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)

@@ -200,6 +200,7 @@ func TestDefaults(t *testing.T) {
 		{"jobs", pf.Build.Jobs, 1},
 		{"keep_logs", pf.Build.KeepLogs, 3},
 		{"retries", pf.Build.Retries, 0},
+		{"build_dependents_of_failed", pf.Build.BuildDependentsOfFailed, false},
 		{"bootstrap", Names(pf.Build.Bootstrap), []string{"linux-api-headers", "glibc", "binutils", "gcc"}},
 		{"no aur", pf.AUR == nil, true},
 		{"no local", pf.Local == nil, true},
@@ -263,6 +264,7 @@ build {
   nocheck      = true
   makepkg_args = ["--skippgpcheck"]
   bootstrap    = ["glibc"]
+  build_dependents_of_failed = true
   chroot       = "chroot"
 }
 publish "s3" {
@@ -321,6 +323,7 @@ publish "s3" {
 		{"retries", pf.Build.Retries, 2},
 		{"build nocheck", pf.Build.NoCheck, true},
 		{"makepkg_args", pf.Build.MakepkgArgs, []string{"--skippgpcheck"}},
+		{"build_dependents_of_failed", pf.Build.BuildDependentsOfFailed, true},
 		{"bootstrap", Names(pf.Build.Bootstrap), []string{"glibc"}},
 		{"chroot relative", pf.Build.Chroot, filepath.Join(dir, "chroot")},
 		{"publish s3", *pf.Publish, Publish{Type: "s3", Bucket: "arch-aarch64", Prefix: "arch", Region: "eu-central-1", Endpoint: "https://s3.example.org", Profile: "port", Range: pf.Publish.Range}},

@@ -284,10 +284,7 @@ func (w *world) diff() error {
 				c = 0
 			}
 		}
-		if b.up.allAny && b.ns == nil {
-			if forced[name] {
-				w.warns = append(w.warns, Warning{name, "forced, but ARCH=any packages are synced, not built"})
-			}
+		if b.up.allAny && b.ns == nil && !w.buildAny(b, forced[name]) {
 			if b.blacklist == nil && (b.current == "" || c < 0) {
 				b.anyInit = "outdated"
 				if b.current == "" {

@@ -43,6 +43,10 @@ type Build struct {
 	FinishedAt  time.Time // zero while running
 	LogPath     string
 	PublishedAt time.Time // zero until MarkPublished
+	// Against names the in-plan dependencies for which this build used
+	// the target's existing binaries instead of their fresh builds (their
+	// build failed, or was not part of the run); nil when it used them all.
+	Against []string
 	BuildResult
 }
 
@@ -139,9 +143,13 @@ func (s *Store) StartBuild(ctx context.Context, b *Build) (int64, error) {
 		started = s.now()
 	}
 	attempt := max(b.Attempt, 1)
+	against, err := json.Marshal(nonNil(b.Against))
+	if err != nil {
+		return 0, fmt.Errorf("start build of %s: %w", b.Pkgbase, err)
+	}
 	res, err := s.exec(ctx, `INSERT INTO builds (apply_id, pkgbase, version, hash, stage, attempt,
-		status, started_at, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		b.ApplyID, b.Pkgbase, b.Version, b.Hash, b.Stage, attempt, StatusRunning, nanos(started), b.LogPath)
+		status, started_at, log_path, against) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.ApplyID, b.Pkgbase, b.Version, b.Hash, b.Stage, attempt, StatusRunning, nanos(started), b.LogPath, string(against))
 	if err != nil {
 		return 0, fmt.Errorf("start build of %s %s (apply %d): %w", b.Pkgbase, b.Version, b.ApplyID, err)
 	}
@@ -199,7 +207,7 @@ func (s *Store) MarkPublished(ctx context.Context, buildID int64) error {
 }
 
 const buildCols = `id, apply_id, pkgbase, version, hash, stage, attempt, status, started_at, finished_at,
-	duration_ns, peak_rss, exit_code, error, log_path, files, published_at`
+	duration_ns, peak_rss, exit_code, error, log_path, files, published_at, against`
 
 type scanner interface{ Scan(...any) error }
 
@@ -208,9 +216,9 @@ func scanBuild(sc scanner) (*Build, error) {
 	var started int64
 	var finished, published sql.NullInt64
 	var dur int64
-	var files string
+	var files, against string
 	if err := sc.Scan(&b.ID, &b.ApplyID, &b.Pkgbase, &b.Version, &b.Hash, &b.Stage, &b.Attempt, &b.Status,
-		&started, &finished, &dur, &b.PeakRSS, &b.ExitCode, &b.Error, &b.LogPath, &files, &published); err != nil {
+		&started, &finished, &dur, &b.PeakRSS, &b.ExitCode, &b.Error, &b.LogPath, &files, &published, &against); err != nil {
 		return nil, err
 	}
 	b.StartedAt, b.FinishedAt, b.PublishedAt = fromNanos(started), fromNullNanos(finished), fromNullNanos(published)
@@ -220,6 +228,12 @@ func scanBuild(sc scanner) (*Build, error) {
 	}
 	if len(b.Files) == 0 {
 		b.Files = nil
+	}
+	if err := json.Unmarshal([]byte(against), &b.Against); err != nil {
+		return nil, fmt.Errorf("build %d: against: %w", b.ID, err)
+	}
+	if len(b.Against) == 0 {
+		b.Against = nil
 	}
 	return &b, nil
 }

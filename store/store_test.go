@@ -545,6 +545,19 @@ func TestBuildLifecycle(t *testing.T) {
 		t.Errorf("Build(12345) = %+v, %v", b, err)
 	}
 
+	// A build against the target's binaries of a dependency says which.
+	b5, err := s.StartBuild(ctx, &Build{ApplyID: applyID, Pkgbase: "app", Version: "1-1", Hash: "H5", Against: []string{"gcc", "libb#1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Build(ctx, b5); err != nil || !reflect.DeepEqual(b.Against, []string{"gcc", "libb#1"}) {
+		t.Errorf("Build(%d).Against = %v, %v", b5, b.Against, err)
+	}
+	if b, _ := s.Build(ctx, b4); b.Against != nil {
+		t.Errorf("a build that used every fresh dependency: Against = %#v, want nil", b.Against)
+	}
+	finish(b5, StatusSucceeded)
+
 	if err := s.FinishApply(ctx, applyID, StatusFailed); err != nil {
 		t.Fatal(err)
 	}

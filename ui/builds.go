@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/portmake/portmake/engine"
@@ -29,6 +30,9 @@ func WriteBuilds(w io.Writer, builds []engine.Build) {
 		fmt.Fprintf(w, "%s  %-24s %-20s stage %d  %-20s %8s  rss %6s  %s\n",
 			b.StartedAt.Local().Format(time.DateTime), b.Pkgbase, b.Version, b.Stage, status,
 			b.Duration.Round(time.Second), rss, b.LogPath)
+		if len(b.Against) > 0 {
+			fmt.Fprintf(w, "    against the target's %s\n", strings.Join(b.Against, ", "))
+		}
 		if b.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", b.Error)
 		}

@@ -34,6 +34,10 @@ type BuildDoc struct {
 	Error           string   `json:"error"`
 	LogPath         string   `json:"log_path"`
 	Files           []string `json:"files"`
+	// Against names the dependencies this build used the target's
+	// binaries for instead of their fresh builds (--build-dependents-of-failed,
+	// --start-from, --only); [] when it used them all.
+	Against []string `json:"against"`
 }
 
 // ApplyDoc is one apply.
@@ -74,14 +78,17 @@ func stamp(t time.Time) string {
 func buildDocs(builds []engine.Build) []BuildDoc {
 	out := make([]BuildDoc, 0, len(builds))
 	for _, b := range builds {
-		files := b.Files
+		files, against := b.Files, b.Against
 		if files == nil {
 			files = []string{}
+		}
+		if against == nil {
+			against = []string{}
 		}
 		out = append(out, BuildDoc{ID: b.ID, ApplyID: b.ApplyID, Pkgbase: b.Pkgbase, Version: b.Version, Hash: b.Hash,
 			Stage: b.Stage, Attempt: b.Attempt, Status: b.Status, Published: b.Published(), StartedAt: stamp(b.StartedAt),
 			FinishedAt: stamp(b.FinishedAt), PublishedAt: stamp(b.PublishedAt), DurationSeconds: b.Duration.Seconds(),
-			PeakRSSBytes: b.PeakRSS, ExitCode: b.ExitCode, Error: b.Error, LogPath: b.LogPath, Files: files})
+			PeakRSSBytes: b.PeakRSS, ExitCode: b.ExitCode, Error: b.Error, LogPath: b.LogPath, Files: files, Against: against})
 	}
 	return out
 }

@@ -87,11 +87,11 @@ func eventLine(j *engine.Job, r *engine.Result, dry bool) string {
 	switch r.Outcome {
 	case engine.Built:
 		if dry {
-			return "would build " + name
+			return "would build " + name + againstSuffix(r)
 		}
-		return fmt.Sprintf("built   %s in %s", name, short(r.Duration))
+		return fmt.Sprintf("built   %s in %s%s", name, short(r.Duration), againstSuffix(r))
 	case engine.UpToDate:
-		return "up to date " + name
+		return "up to date " + name + againstSuffix(r)
 	case engine.Skipped:
 		return fmt.Sprintf("skipped %s: %s", name, r.Reason)
 	case engine.Remembered:
@@ -99,8 +99,17 @@ func eventLine(j *engine.Job, r *engine.Result, dry bool) string {
 	case engine.Aborted:
 		return fmt.Sprintf("aborted %s after %s%s", name, short(r.Duration), logSuffix(r))
 	default:
-		return fmt.Sprintf("failed  %s after %s: %v%s", name, short(r.Duration), r.Err, logSuffix(r))
+		return fmt.Sprintf("failed  %s after %s: %v%s%s", name, short(r.Duration), r.Err, againstSuffix(r), logSuffix(r))
 	}
+}
+
+// againstSuffix marks a build that used the target's binaries instead of
+// a dependency's fresh build.
+func againstSuffix(r *engine.Result) string {
+	if len(r.Against) == 0 {
+		return ""
+	}
+	return " against the target's " + strings.Join(r.Against, ", ")
 }
 
 func logSuffix(r *engine.Result) string {
@@ -293,11 +302,14 @@ func WriteSummary(w io.Writer, s *engine.Summary) {
 		fmt.Fprintf(w, " in %s", short(s.Wall))
 	}
 	fmt.Fprintln(w)
-	var failed, skipped []string
+	var failed, skipped, against []string
 	for _, j := range s.Jobs {
 		r := s.Results[j.ID]
 		if r == nil {
 			continue
+		}
+		if len(r.Against) > 0 && r.Outcome.OK() {
+			against = append(against, fmt.Sprintf("  %s %s: the target's %s", label(j), j.Version, strings.Join(r.Against, ", ")))
 		}
 		switch r.Outcome {
 		case engine.Failed, engine.Aborted:
@@ -321,6 +333,13 @@ func WriteSummary(w io.Writer, s *engine.Summary) {
 	if len(skipped) > 0 {
 		fmt.Fprintln(w, "Skipped:")
 		for _, l := range skipped {
+			fmt.Fprintln(w, l)
+		}
+	}
+	if len(against) > 0 {
+		// They are built again, as planned, once those dependencies build.
+		fmt.Fprintln(w, "Built against the target's binaries (rebuilt once those build):")
+		for _, l := range against {
 			fmt.Fprintln(w, l)
 		}
 	}

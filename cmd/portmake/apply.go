@@ -28,11 +28,19 @@ type ApplyCmd struct {
 	DryRun           bool     `name:"dry-run" help:"Print the builder and publish commands instead of running them."`
 	PreserveChroot   bool     `name:"preserve-chroot" help:"Keep every build's working copy."`
 	CleanupOnFailure bool     `name:"cleanup-on-failure" help:"Remove the working copy of failed builds too."`
+	// A pointer: unset takes the Portfile's build.build_dependents_of_failed.
+	BuildDependentsOfFailed *bool  `name:"build-dependents-of-failed" negatable:"" help:"Build what needs a failed build anyway, against the target's binaries for it (default: build.build_dependents_of_failed)."`
+	NoCache                 bool   `name:"no-cache" help:"Start every build with an empty package cache (makepkg builder: an empty source cache)."`
+	StartFrom               string `name:"start-from" help:"With --bootstrap: build the toolchain from PKG (a pkgbase, or a build id such as gcc#b2) on." placeholder:"PKG"`
+	Only                    string `help:"With --bootstrap: build only PKG of the toolchain (a pkgbase, or a build id such as gcc#b2)." placeholder:"PKG"`
 }
 
 func (c *ApplyCmd) Run(env *Env, g *Globals) error {
 	if c.StopOnFailure && c.KeepGoing {
 		return errors.New("apply: --stop-on-failure and --keep-going contradict each other")
+	}
+	if c.StopOnFailure && c.BuildDependentsOfFailed != nil && *c.BuildDependentsOfFailed {
+		return errors.New("apply: --stop-on-failure and --build-dependents-of-failed contradict each other")
 	}
 	p, err := openPort(env, g)
 	if err != nil {
@@ -43,6 +51,8 @@ func (c *ApplyCmd) Run(env *Env, g *Globals) error {
 		PlanID: c.PlanID, Plan: c.options(), Jobs: c.Jobs, Replace: c.Replace, Target: c.Target, Exclude: c.Exclude,
 		StopOnFailure: c.StopOnFailure, RetryFailed: c.RetryFailed, NoUpload: c.NoUpload,
 		PreserveChroot: c.PreserveChroot, CleanupOnFailure: c.CleanupOnFailure,
+		BuildDependentsOfFailed: c.BuildDependentsOfFailed, NoCache: c.NoCache, StartFrom: c.StartFrom, Only: c.Only,
+		Selected: func(s *engine.Selection) { ui.WriteSelection(env.Stdout, s) },
 	}
 	if c.DryRun {
 		o.DryRun = env.Stdout

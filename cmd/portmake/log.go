@@ -29,8 +29,9 @@ type sentenceHandler struct {
 	attrs []slog.Attr
 }
 
+// Enabled follows the level: --log-level error (-q) hides warnings too.
 func (h *sentenceHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn || h.Handler.Enabled(ctx, l)
+	return h.Handler.Enabled(ctx, l)
 }
 
 func (h *sentenceHandler) Handle(ctx context.Context, r slog.Record) error {

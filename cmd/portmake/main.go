@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,6 +56,28 @@ type Globals struct {
 	VarFile  []string `name:"var-file" sep:"none" help:"Read Portfile variables from an HCL file; repeatable." placeholder:"FILE"`
 	Init     bool     `help:"Start a new state store when state.db is not a portmake store (the file is moved aside, never deleted)."`
 	LogLevel string   `name:"log-level" default:"warn" enum:"debug,info,warn,error" help:"Diagnostic log level (debug, info, warn, error)."`
+	Quiet    bool     `short:"q" help:"Show only errors: --log-level error."`
+	Verbose  int      `short:"v" type:"counter" help:"Show more: -v is --log-level info, -vv is --log-level debug."`
+}
+
+// level is the log level the flags ask for: -q and -v are shorthands that
+// win over --log-level.
+func (g *Globals) level() (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level: %w", err)
+	}
+	switch {
+	case g.Quiet && g.Verbose > 0:
+		return 0, errors.New("-q and -v contradict each other")
+	case g.Quiet:
+		return slog.LevelError, nil
+	case g.Verbose == 1:
+		return slog.LevelInfo, nil
+	case g.Verbose > 1:
+		return slog.LevelDebug, nil
+	}
+	return level, nil
 }
 
 // Env is what every command's Run receives: its streams, a logger and a

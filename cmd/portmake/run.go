@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -59,8 +58,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 1
 		}
 	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cli.LogLevel))
+	level, err := cli.level()
+	if err != nil {
+		fmt.Fprintln(stderr, "portmake:", err)
+		return 1
+	}
 	env := &Env{
 		Ctx:    ctx,
 		Stdin:  stdin,

@@ -63,12 +63,15 @@ func init() {
 	// commits are tagged with the versions listed (':' and '~' normalised
 	// like Arch's packaging tags), so that a Portfile's
 	// sources.packaging = "file://$WORK/ROOT/{project}.git" resolves offline.
+	// The PKGBUILD says arch=(any) when every listed package of the
+	// pkgbase is ARCH=any, else arch=(x86_64).
 	// Commits have fixed authors and dates, so their hashes are stable.
 	scriptCommands["mkpackaging"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) < 2 {
 			ts.Fatalf("usage: mkpackaging ROOT LISTING...")
 		}
 		versions := map[string][]string{}
+		notAny := map[string]bool{}
 		var bases []string
 		for _, l := range args[1:] {
 			pkgs, err := readListing(ts.MkAbs(l))
@@ -80,6 +83,7 @@ func init() {
 				if !slices.Contains(versions[p.Base], p.Version) {
 					versions[p.Base] = append(versions[p.Base], p.Version)
 				}
+				notAny[p.Base] = notAny[p.Base] || p.Arch != "any"
 			}
 		}
 		root := ts.MkAbs(args[0])
@@ -87,7 +91,11 @@ func init() {
 			vs := versions[base]
 			slices.SortFunc(vs, alpm.Compare)
 			dir := filepath.Join(root, sources.ProjectPath(base)+".git")
-			if err := makePackagingRepo(dir, base, vs); err != nil {
+			arch := "any"
+			if notAny[base] {
+				arch = "x86_64"
+			}
+			if err := makePackagingRepo(dir, base, arch, vs); err != nil {
 				ts.Fatalf("mkpackaging %s: %v", base, err)
 			}
 		}
@@ -189,7 +197,7 @@ func readListing(path string) ([]*alpm.Package, error) {
 // makePackagingRepo creates a bare repository at dir with one commit per
 // version (oldest first, each the parent of the next), each tagged like
 // Arch's packaging repositories tag releases.
-func makePackagingRepo(dir, base string, versions []string) error {
+func makePackagingRepo(dir, base, arch string, versions []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	git := func(stdin string, args ...string) (string, error) {
@@ -215,7 +223,7 @@ func makePackagingRepo(dir, base string, versions []string) error {
 	parent := ""
 	for _, v := range versions {
 		ver := alpm.ParseVersion(v)
-		pkgbuild := fmt.Sprintf("pkgbase=%s\npkgname=%s\npkgver=%s\npkgrel=%s\nepoch=%s\narch=(x86_64)\n", base, base, ver.Pkgver, ver.Pkgrel, ver.Epoch)
+		pkgbuild := fmt.Sprintf("pkgbase=%s\npkgname=%s\npkgver=%s\npkgrel=%s\nepoch=%s\narch=(%s)\n", base, base, ver.Pkgver, ver.Pkgrel, ver.Epoch, arch)
 		blob, err := git(pkgbuild, "hash-object", "-w", "--stdin")
 		if err != nil {
 			return err
