@@ -14,7 +14,6 @@ package analyze
 
 import (
 	"cmp"
-	"path"
 	"slices"
 	"strings"
 
@@ -231,13 +230,8 @@ func (a *analysis) repoStats() {
 // pkgnames, as the planner matches them.
 func (a *analysis) blacklisted(base string, names []string) *planner.BlacklistEntry {
 	for i, e := range a.plan.Blacklist {
-		if ok, _ := path.Match(e.Pattern, base); ok {
+		if e.Match(base) || slices.ContainsFunc(names, e.Match) {
 			return &a.plan.Blacklist[i]
-		}
-		for _, n := range names {
-			if ok, _ := path.Match(e.Pattern, n); ok {
-				return &a.plan.Blacklist[i]
-			}
 		}
 	}
 	return nil
@@ -437,9 +431,7 @@ func (a *analysis) blacklist() {
 		for _, s := range []*side{a.up, a.tg} {
 			for _, name := range s.names {
 				p := s.byName[name]
-				m1, _ := path.Match(e.Pattern, p.name)
-				m2, _ := path.Match(e.Pattern, p.base)
-				if m1 || m2 {
+				if e.Match(p.name) || e.Match(p.base) {
 					used = true
 					break
 				}

@@ -213,15 +213,14 @@ func (w *world) resolveName(name string) (string, bool) {
 
 func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
 	for i := range list {
-		pat := list[i].Pattern
-		if ok, _ := path.Match(pat, b.name); ok {
+		if list[i].Match(b.name) {
 			return &list[i]
 		}
 		if b.up == nil {
 			continue
 		}
 		for _, e := range b.up.pkgs {
-			if ok, _ := path.Match(pat, e.name); ok {
+			if list[i].Match(e.name) {
 				return &list[i]
 			}
 		}
@@ -233,12 +232,12 @@ func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
 func (w *world) diff() error {
 	in := w.in
 	for _, pat := range in.Options.Exclude {
-		if _, err := path.Match(pat, ""); err != nil {
+		if _, err := path.Match(goGlob(pat), ""); err != nil {
 			return fmt.Errorf("--exclude %q: %w", pat, err)
 		}
 	}
 	for _, e := range in.Blacklist {
-		if _, err := path.Match(e.Pattern, ""); err != nil {
+		if _, err := path.Match(goGlob(e.Pattern), ""); err != nil {
 			return fmt.Errorf("blacklist %q (%s): %w", e.Pattern, e.Origin, err)
 		}
 	}
