@@ -143,3 +143,30 @@ func TestRebuildDependents(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// BenchmarkGraph resolves the dependency graph of the full-size scenario
+// (14,562 packages) and walks every dependent of glibc, which is most of
+// it: what `portmake dependents glibc` costs on top of reading the DBs.
+func BenchmarkGraph(b *testing.B) {
+	in := fullSize(b)
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		g, err := NewGraph(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs, err := g.Reach([]string{"glibc"}, Walk{Reverse: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(rs)
+	}
+	b.ReportMetric(float64(n), "dependents")
+}
+
+// BenchmarkBuildRebuildDependents plans the full-size scenario with
+// --rebuild-dependents zstd (every pkgbase that links it, transitively).
+func BenchmarkBuildRebuildDependents(b *testing.B) {
+	benchBuild(b, func(in *Input) { in.Options.RebuildDependents = []string{"zstd"}; in.Options.DependentsDepth = 1 })
+}
