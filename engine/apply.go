@@ -13,6 +13,7 @@ import (
 
 	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/executor"
+	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
 	"github.com/portmake/portmake/store"
 )
@@ -30,7 +31,10 @@ type ApplyOptions struct {
 	// cancels the apply with ErrCancelled.
 	Approve func() (bool, error)
 
-	Jobs          int      // concurrent builds; 0 takes build.jobs
+	// Jobs is how many builds run at once: 0 takes build.jobs, a negative
+	// number means no limit (slurm backend only: the cluster queues).
+	Jobs          int
+	JobsAuto      bool     // -j auto: follow the machine's load (local backend)
 	Replace       []string // rebuild these pkgbases even when built and published with the same hash
 	Target        []string // build only these pkgbases and what they need
 	Exclude       []string // leave these globs out, and what depends on them
@@ -156,6 +160,9 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		return nil, err
 	}
 	ex.Progress = prog
+	if err := p.footprints(ctx, jobs); err != nil {
+		return nil, err
+	}
 	if o.DryRun == nil {
 		if res.ApplyID, err = st.StartApply(context.WithoutCancel(ctx), pr.ID, os.Getpid()); err != nil {
 			return nil, err
@@ -286,15 +293,17 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, sel
 	pf := p.pf
 	ex := &executor.Executor{Log: p.log, Rehash: idx.rehash}
 	ex.Options = executor.Options{
-		Jobs: pf.Build.Jobs, StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
+		StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
 		Retries: pf.Build.Retries, NoUpload: o.NoUpload, LogDir: pf.Build.Logs, KeepLogs: pf.Build.KeepLogs,
 		DryRun: o.DryRun, BuildDependentsOfFailed: sel.DependentsOfFailed, Drain: o.Drain,
 	}
-	if o.Jobs > 0 {
-		ex.Jobs = o.Jobs
+	if err := p.parallelism(o, &ex.Options); err != nil {
+		return nil, nil, err
 	}
-	switch pf.Build.Builder {
-	case "makechrootpkg":
+	switch {
+	case pf.Build.Backend == lang.BackendSlurm:
+		ex.Builder = p.slurmBuilder(o)
+	case pf.Build.Builder == "makechrootpkg":
 		c := &executor.Chroot{Dir: pf.Build.Chroot, PacmanConf: pf.PacmanConf(), MakepkgConf: pf.MakepkgConf(),
 			CacheDir: pf.Build.Cache, PkgDest: filepath.Join(p.stateDir, "pkg"), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveChroot: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure}
@@ -302,7 +311,7 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, sel
 			c.FreshCache = filepath.Join(p.stateDir, "nocache")
 		}
 		ex.Builder = c
-	case "makepkg":
+	case pf.Build.Builder == "makepkg":
 		m := &executor.Makepkg{WorkDir: filepath.Join(p.stateDir, "build"), PkgDest: filepath.Join(p.stateDir, "pkg"),
 			SrcDest: filepath.Join(p.stateDir, "srcdest"), MakepkgConf: pf.MakepkgConf(), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveBuildDir: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure, Log: ex.Log}

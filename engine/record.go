@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/portmake/portmake/executor"
@@ -46,6 +47,10 @@ func (r *recorder) Finished(ctx context.Context, id int64, res *executor.Result)
 	switch res.Outcome {
 	case executor.Failed:
 		status = store.StatusFailed
+		if errors.Is(res.Err, executor.ErrInfrastructure) {
+			// The cluster failed it, not the build: no failure memory.
+			status = store.StatusInfraFailed
+		}
 	case executor.Aborted:
 		status = store.StatusAborted
 	case executor.Skipped:
@@ -79,4 +84,28 @@ func (r *recorder) FailedBefore(ctx context.Context, hash string) (bool, error) 
 	}
 	n, err := r.st.FailureCount(ctx, hash)
 	return n >= r.failureLimit, err
+}
+
+// Placed records where a build attempt runs (a cluster job).
+func (r *recorder) Placed(ctx context.Context, id int64, p executor.Placement) error {
+	return r.st.Place(context.WithoutCancel(ctx), id, store.Placement{Backend: p.Backend, JobID: p.JobID, Node: p.Node, JobDir: p.Dir})
+}
+
+// Orphans returns the jobs that killed applies left running.
+func (r *recorder) Orphans(ctx context.Context) ([]executor.Orphan, error) {
+	builds, err := r.st.OpenJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]executor.Orphan, len(builds))
+	for i, b := range builds {
+		out[i] = executor.Orphan{BuildID: b.ID, JobID: b.Hash,
+			Placement: executor.Placement{Backend: b.Backend, JobID: b.JobID, Node: b.Node, Dir: b.JobDir}}
+	}
+	return out, nil
+}
+
+// Released records that a job needs no more watching.
+func (r *recorder) Released(ctx context.Context, id int64) error {
+	return r.st.ReleaseJob(context.WithoutCancel(ctx), id)
 }

@@ -1,14 +1,17 @@
 // Package executor runs a build plan: it schedules jobs over N workers in
-// dependency order, drives the builders (makechrootpkg in a devtools chroot,
-// or makepkg inside bubblewrap) as process groups that a cancellation kills
-// whole, writes one log per build attempt, publishes fresh packages to a
-// directory repository, and reports progress.
+// dependency order (packing them under a memory budget, or following the
+// machine's load with -j auto), drives the builders (makechrootpkg in a
+// devtools chroot, or makepkg inside bubblewrap) as process groups that a
+// cancellation kills whole, or hands attempts to a Remote builder that
+// runs them on a cluster, writes one log per build attempt, publishes
+// fresh packages to a directory repository, and reports progress.
 //
 // It owns the run-time side of `portmake apply` and nothing else. It must
 // not plan (which node is stale is the planner's and the store's business),
 // must not open the state database (results go through the Recorder
 // interface), and must not read the Portfile: the caller turns plan nodes
 // into Jobs and builder settings into the Chroot and Makepkg structs. The
-// small interfaces it consumes (Builder, Publisher, Recorder, Progress,
-// SourceFetcher, RepoDB) are defined here, where they are used.
+// small interfaces it consumes (Builder, Remote, Publisher, Recorder,
+// PlacementRecorder, Progress, SourceFetcher, RepoDB, Load) are defined
+// here, where they are used.
 package executor

@@ -51,6 +51,10 @@ type Job struct {
 	// ExpectedDuration is the duration of past builds of this pkgbase, for
 	// the ETA; 0 when unknown.
 	ExpectedDuration time.Duration
+	// ExpectedRSS is the peak RSS, in bytes, of the last build of this
+	// pkgbase, for memory packing (Options.Memory, -j auto) and a remote
+	// job's memory request; 0 when unknown.
+	ExpectedRSS int64
 }
 
 // NeedsIgnoreArch reports whether a PKGBUILD whose arch=() list is arches
@@ -115,6 +119,10 @@ type Output struct {
 	Files    []string // package files, from makepkg --packagelist, that exist
 	ExitCode int      // of the last command run; -1 when it died of a signal
 	MaxRSS   int64    // bytes; the maximum over the commands run
+	// Detached is set by a Remote builder whose job may still be running
+	// after the attempt returned (its cancellation failed): the next apply
+	// re-attaches to it or cancels it.
+	Detached bool
 }
 
 // ErrTransient marks a build failure that may go away when the same build

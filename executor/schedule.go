@@ -21,10 +21,18 @@ package executor
 //     gives the critical-path length), ties broken by ID so that a run is
 //     reproducible. A job whose Group has a build running waits, and the
 //     next eligible job starts instead: a group never blocks other work.
-//  5. At most Jobs builds run at once, and a slot is refilled as soon as a
-//     build ends, so N builds run whenever N jobs are ready.
+//  5. At most Jobs builds run at once (none with Unlimited), and a slot is
+//     refilled as soon as a build ends, so N builds run whenever N jobs are
+//     ready. Admission control (admit.go) can hold a ready job further: a
+//     memory budget over the jobs' recorded peak RSS, and -j auto's level.
+//     A held job is passed over like a busy group's.
 //  6. A failure whose error wraps ErrTransient is retried at once, up to
-//     Retries more attempts, each with its own log and store record.
+//     Retries more attempts, each with its own log and store record. One
+//     that wraps ErrInfrastructure (a Remote builder's node went down) is
+//     retried up to InfraRetries more attempts, counted apart.
+//     With a Remote builder (remote.go), a job that a dead apply left
+//     running for a node is adopted by that node's first attempt, or
+//     cancelled when the node is decided without a build.
 //  7. With StopOnFailure, the first failure stops starting new builds;
 //     running builds finish; so does a closed Drain. A cancelled ctx stops
 //     starting new builds and cancels the running ones, which end Aborted
@@ -48,13 +56,28 @@ import (
 
 // Options are the knobs of a run.
 type Options struct {
-	Jobs          int  // concurrent builds; < 1 means 1
+	Jobs int // concurrent builds; < 1 means 1
+	// Unlimited lifts the Jobs cap: every ready job starts at once. It is
+	// for Remote builders, whose cluster queues the jobs itself.
+	Unlimited bool
+	// Auto, when set, is -j auto: the number of builds follows the
+	// machine's load, from 1 up to Auto.Max; Jobs is ignored. See admit.go.
+	Auto *Auto
+	// Memory is a budget, in bytes, for the expected peak RSS of the
+	// running builds (build.memory); 0 means none. See admit.go.
+	Memory int64
+	// DefaultRSS is the peak RSS expected of a job without a recorded one
+	// (Job.ExpectedRSS 0), for Memory; 0 means the package's DefaultRSS.
+	DefaultRSS    int64
 	StopOnFailure bool // stop starting builds after the first failure
 	RetryFailed   bool // rebuild jobs that failed before with the same hash
 	Retries       int  // extra attempts for transient failures
-	NoUpload      bool // build, but publish nothing
-	LogDir        string
-	KeepLogs      int // newest logs kept per pkgbase; <= 0 keeps all
+	// InfraRetries is the number of extra attempts for attempts that the
+	// infrastructure failed (ErrInfrastructure), counted apart from Retries.
+	InfraRetries int
+	NoUpload     bool // build, but publish nothing
+	LogDir       string
+	KeepLogs     int // newest logs kept per pkgbase; <= 0 keeps all
 	// DryRun, when set, receives the commands each stale job would run
 	// (build and publish) instead of running them. Nothing is written to
 	// the store or the log directory.
@@ -183,20 +206,31 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 	if prog == nil {
 		prog = nopProgress{}
 	}
-	slots := max(e.Jobs, 1)
-	if e.DryRun != nil {
-		slots = 1 // one at a time, so the printed commands come in a reproducible order
+	adm, err := newAdmission(&e.Options)
+	if err != nil {
+		return nil, err
 	}
-	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now()}
-	prog.Begin(jobs, slots)
-
-	c := &coordinator{e: e, s: s, log: log, prog: prog, ctx: ctx, byID: make(map[string]*node, len(nodes))}
+	c := &coordinator{e: e, log: log, prog: prog, ctx: ctx, byID: make(map[string]*node, len(nodes))}
 	for _, n := range nodes {
 		c.byID[n.job.ID] = n
 	}
+	if err := c.beginRemote(ctx, jobs); err != nil {
+		return nil, err
+	}
+	slots := min(adm.cap, len(jobs)) // the most that can run at once
+	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now()}
+	c.s = s
+	prog.Begin(jobs, slots)
+
 	// Events are buffered so that a worker never waits for the coordinator
 	// to finish the store reads of a completion before it can exit.
-	events := make(chan event, 2*slots)
+	events := make(chan event, 2*max(slots, 1))
+	var tick <-chan time.Time
+	if adm.auto != nil {
+		t := time.NewTicker(adm.auto.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	var ready readyHeap
 	var queue []*node // nodes whose dependencies are all decided
 	for _, n := range nodes {
@@ -256,18 +290,24 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 		}
 		if stopReason == "" {
 			var held []*node
-			for running < slots && ready.Len() > 0 {
+			adm.beginPass()
+			for !adm.full() && ready.Len() > 0 {
 				n := heap.Pop(&ready).(*node)
 				if g := n.job.Group; g != "" && busyGroups[g] {
+					held = append(held, n)
+					continue
+				}
+				if !adm.admit(n) {
 					held = append(held, n)
 					continue
 				}
 				if g := n.job.Group; g != "" {
 					busyGroups[g] = true
 				}
+				adm.start(n)
 				running++
 				deps := c.depFiles(n)
-				go c.work(ctx, n, deps, events)
+				go c.work(ctx, n, deps, c.adopt(n), events)
 			}
 			for _, n := range held {
 				heap.Push(&ready, n)
@@ -283,6 +323,7 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 				continue
 			}
 			running--
+			adm.end(ev.n)
 			if g := ev.n.job.Group; g != "" {
 				delete(busyGroups, g)
 			}
@@ -302,6 +343,17 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 			drain = nil
 			if stopReason == "" {
 				stopReason = drained
+			}
+		case <-tick:
+			var next *node
+			if ready.Len() > 0 {
+				next = ready[0]
+			}
+			idle, err := adm.tick(next)
+			if err != nil {
+				log.Warn("-j auto: cannot sample the load; keeping the level", "err", err)
+			} else {
+				log.Debug("-j auto", "idle", idle, "level", adm.level, "running", running)
 			}
 		}
 	}
@@ -397,6 +449,71 @@ type coordinator struct {
 	log  *slog.Logger
 	prog Progress
 	ctx  context.Context
+
+	// With a Remote builder: its Recorder, and the jobs that dead applies
+	// left running, by job ID, until they are adopted or cancelled.
+	remote  Remote
+	prec    PlacementRecorder
+	orphans map[string]Orphan
+}
+
+// beginRemote checks that a Remote builder can place every job and
+// collects the orphans it may re-attach to.
+func (c *coordinator) beginRemote(ctx context.Context, jobs []*Job) error {
+	r, ok := c.e.Builder.(Remote)
+	if !ok || c.e.DryRun != nil {
+		return nil
+	}
+	pr, ok := c.e.Recorder.(PlacementRecorder)
+	if !ok {
+		return fmt.Errorf("executor: the %s builder runs builds on a cluster and needs a Recorder that keeps placements", r.Kind())
+	}
+	c.remote, c.prec = r, pr
+	if err := r.Preflight(ctx, jobs); err != nil {
+		return err
+	}
+	orphans, err := pr.Orphans(ctx)
+	if err != nil {
+		return fmt.Errorf("look up jobs left by earlier applies: %w", err)
+	}
+	c.orphans = map[string]Orphan{}
+	for _, o := range orphans { // newest first
+		if _, dup := c.orphans[o.JobID]; dup {
+			// An older job for the same build: the newer one is adopted.
+			c.cancelOrphan(o, "a newer job builds the same node")
+			continue
+		}
+		// An orphan whose node is not in this run (--target, a new plan)
+		// is left for a later run, which may still want its result.
+		if c.byID[o.JobID] != nil {
+			c.orphans[o.JobID] = o
+		}
+	}
+	return nil
+}
+
+// adopt hands n's orphan, if any, to the attempt that builds n.
+func (c *coordinator) adopt(n *node) *Orphan {
+	o, ok := c.orphans[n.job.ID]
+	if !ok {
+		return nil
+	}
+	delete(c.orphans, n.job.ID)
+	return &o
+}
+
+// cancelOrphan cancels a job nobody will wait for: its node was decided
+// without a build (up to date, a dependency failed, the run stopped).
+func (c *coordinator) cancelOrphan(o Orphan, why string) {
+	ctx := context.WithoutCancel(c.ctx)
+	if err := c.remote.Cancel(ctx, o.Placement); err != nil {
+		c.log.Warn("cannot cancel a job left by an earlier apply; the next apply tries again", "job", o.Placement.JobID, "err", err)
+		return
+	}
+	c.log.Info("cancelled a job left by an earlier apply", "job", o.Placement.JobID, "why", why)
+	if err := c.prec.Released(ctx, o.BuildID); err != nil {
+		c.log.Warn("record a cancelled job", "job", o.Placement.JobID, "err", err)
+	}
 }
 
 // precheck applies rules 2 and 3 to a ready node: a non-nil result means
@@ -431,6 +548,9 @@ func (c *coordinator) record(n *node) {
 		n.result.Against = n.run.Against
 	}
 	c.s.Results[n.job.ID] = n.result
+	if o := c.adopt(n); o != nil {
+		c.cancelOrphan(*o, n.job.Pkgbase+" is "+n.result.Outcome.String())
+	}
 	if n.result.Outcome.OK() {
 		n.files = n.result.Files
 	}

@@ -608,7 +608,13 @@ func synthetic(n int, seed uint64) []*Job {
 		}
 		add(fmt.Sprintf("pkg%d", i), 0, deps)
 	}
-	// Critical-path priority: the longest chain of dependents below a job.
+	setPriorities(jobs)
+	return jobs
+}
+
+// setPriorities gives jobs (in topological order) the planner's
+// critical-path priority: the longest chain of dependents below a job.
+func setPriorities(jobs []*Job) {
 	depth := map[string]int{}
 	for i := len(jobs) - 1; i >= 0; i-- {
 		j := jobs[i]
@@ -617,7 +623,6 @@ func synthetic(n int, seed uint64) []*Job {
 			depth[d] = max(depth[d], j.Priority)
 		}
 	}
-	return jobs
 }
 
 func BenchmarkSchedule2000(b *testing.B) {

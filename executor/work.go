@@ -11,27 +11,43 @@ import (
 )
 
 // work runs every attempt of one job and reports to the coordinator.
-func (c *coordinator) work(ctx context.Context, n *node, deps []string, events chan<- event) {
+// Transient build failures and infrastructure failures are retried, each
+// up to its own count, so that a flaky farm does not use up the retries of
+// a flaky download and the other way round. adopt is a remote job an
+// earlier apply left for this node; only the first attempt adopts it.
+func (c *coordinator) work(ctx context.Context, n *node, deps []string, adopt *Orphan, events chan<- event) {
 	if c.e.DryRun != nil {
 		events <- event{n: n, result: c.dryRun(ctx, n.run, deps)}
 		return
 	}
 	var r *Result
+	transient, infra := 0, 0
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		events <- event{n: n, attempt: attempt, at: start}
-		r = c.attempt(ctx, n.run, deps, attempt, start)
-		if r.Outcome != Failed || !errors.Is(r.Err, ErrTransient) || attempt > c.e.Retries || ctx.Err() != nil {
+		r = c.attempt(ctx, n.run, deps, attempt, start, adopt)
+		adopt = nil
+		if r.Outcome != Failed || ctx.Err() != nil {
 			break
 		}
-		c.log.Info("retrying a transient failure", "pkgbase", n.job.Pkgbase, "attempt", attempt, "err", r.Err, "log", r.LogPath)
+		if errors.Is(r.Err, ErrInfrastructure) && infra < c.e.InfraRetries {
+			infra++
+			c.log.Info("retrying after an infrastructure failure", "pkgbase", n.job.Pkgbase, "attempt", attempt, "err", r.Err, "log", r.LogPath)
+			continue
+		}
+		if errors.Is(r.Err, ErrTransient) && !errors.Is(r.Err, ErrInfrastructure) && transient < c.e.Retries {
+			transient++
+			c.log.Info("retrying a transient failure", "pkgbase", n.job.Pkgbase, "attempt", attempt, "err", r.Err, "log", r.LogPath)
+			continue
+		}
+		break
 	}
 	events <- event{n: n, result: r}
 }
 
 // attempt runs one build attempt: log, store record, sources, build,
 // publish, in that order, each recorded before the next begins.
-func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attempt int, start time.Time) *Result {
+func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attempt int, start time.Time, adopt *Orphan) *Result {
 	r := &Result{Attempt: attempt, Start: start, ExitCode: -1}
 	defer func() { r.Duration = time.Since(start) }()
 	// The store and the log must learn how an attempt ended even when the
@@ -93,7 +109,11 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 	}
 	if err == nil {
 		var o Output
-		o, err = c.e.Builder.Build(ctx, run, out, deps)
+		if c.remote != nil {
+			o, err = c.remoteBuild(ctx, run, out, deps, attempt, id, adopt)
+		} else {
+			o, err = c.e.Builder.Build(ctx, run, out, deps)
+		}
 		r.ExitCode, r.MaxRSS, r.Files = o.ExitCode, o.MaxRSS, o.Files
 	}
 	switch {
@@ -132,6 +152,30 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 		return r
 	}
 	return r
+}
+
+// remoteBuild runs one attempt on the Remote builder, recording where it
+// runs. Once it returns, its job has ended (or was cancelled), so neither
+// the attempt nor an adopted orphan is left for a later apply to watch,
+// unless the builder says the job may still be running.
+func (c *coordinator) remoteBuild(ctx context.Context, j *Job, log io.Writer, deps []string, attempt int, id int64, adopt *Orphan) (Output, error) {
+	bg := context.WithoutCancel(ctx)
+	a := Attempt{Number: attempt, BuildID: id, Place: func(p Placement) error { return c.prec.Placed(bg, id, p) }}
+	if adopt != nil {
+		a.Adopt = &adopt.Placement
+	}
+	o, err := c.remote.BuildAttempt(ctx, j, log, deps, a)
+	if adopt != nil {
+		if rerr := c.prec.Released(bg, adopt.BuildID); rerr != nil {
+			c.log.Warn("record a re-attached job", "build", adopt.BuildID, "err", rerr)
+		}
+	}
+	if !o.Detached {
+		if rerr := c.prec.Released(bg, id); rerr != nil {
+			c.log.Warn("record the end of a job", "build", id, "err", rerr)
+		}
+	}
+	return o, err
 }
 
 // prepare runs the source fetcher, if any, and returns the job an attempt

@@ -17,6 +17,10 @@ const (
 	StatusFailed    = "failed"
 	StatusAborted   = "aborted" // interrupted: a signal, or the process died (RecoverInterrupted)
 	StatusSkipped   = "skipped" // not built, for example because a dependency failed
+	// StatusInfraFailed is a build that the infrastructure failed (a
+	// cluster node went down, the job hit its time limit): it says
+	// nothing about the build's inputs, so failure memory ignores it.
+	StatusInfraFailed = "infra-failed"
 )
 
 // Apply is one run of `portmake apply`.
@@ -48,6 +52,16 @@ type Build struct {
 	// build failed, or was not part of the run); nil when it used them all.
 	Against []string
 	BuildResult
+	Placement
+}
+
+// Placement is where a build attempt ran, for builds run as jobs of a
+// cluster; empty for local builds.
+type Placement struct {
+	Backend string // "slurm"
+	JobID   string // the cluster's job id
+	Node    string // the node it ran on; "" until known
+	JobDir  string // the attempt's directory in the shared work directory
 }
 
 // BuildResult is what a finished build reports.
@@ -111,7 +125,7 @@ func (s *Store) LastApply(ctx context.Context) (*Apply, error) {
 
 func validStatus(s string) bool {
 	switch s {
-	case StatusRunning, StatusSucceeded, StatusFailed, StatusAborted, StatusSkipped:
+	case StatusRunning, StatusSucceeded, StatusFailed, StatusAborted, StatusSkipped, StatusInfraFailed:
 		return true
 	}
 	return false
@@ -207,7 +221,7 @@ func (s *Store) MarkPublished(ctx context.Context, buildID int64) error {
 }
 
 const buildCols = `id, apply_id, pkgbase, version, hash, stage, attempt, status, started_at, finished_at,
-	duration_ns, peak_rss, exit_code, error, log_path, files, published_at, against`
+	duration_ns, peak_rss, exit_code, error, log_path, files, published_at, against, backend, job_id, node, job_dir`
 
 type scanner interface{ Scan(...any) error }
 
@@ -218,7 +232,8 @@ func scanBuild(sc scanner) (*Build, error) {
 	var dur int64
 	var files, against string
 	if err := sc.Scan(&b.ID, &b.ApplyID, &b.Pkgbase, &b.Version, &b.Hash, &b.Stage, &b.Attempt, &b.Status,
-		&started, &finished, &dur, &b.PeakRSS, &b.ExitCode, &b.Error, &b.LogPath, &files, &published, &against); err != nil {
+		&started, &finished, &dur, &b.PeakRSS, &b.ExitCode, &b.Error, &b.LogPath, &files, &published, &against,
+		&b.Backend, &b.JobID, &b.Node, &b.JobDir); err != nil {
 		return nil, err
 	}
 	b.StartedAt, b.FinishedAt, b.PublishedAt = fromNanos(started), fromNullNanos(finished), fromNullNanos(published)

@@ -33,6 +33,13 @@ func WriteBuilds(w io.Writer, builds []engine.Build) {
 		if len(b.Against) > 0 {
 			fmt.Fprintf(w, "    against the target's %s\n", strings.Join(b.Against, ", "))
 		}
+		if b.JobID != "" {
+			node := b.Node
+			if node == "" {
+				node = "(not started)"
+			}
+			fmt.Fprintf(w, "    %s job %s on %s  %s\n", b.Backend, b.JobID, node, b.JobDir)
+		}
 		if b.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", b.Error)
 		}

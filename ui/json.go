@@ -38,6 +38,12 @@ type BuildDoc struct {
 	// binaries for instead of their fresh builds (--build-dependents-of-failed,
 	// --start-from, --only); [] when it used them all.
 	Against []string `json:"against"`
+	// Where a build ran on a cluster: "slurm", its job id and node, and
+	// its directory in the shared work directory; "" for a local build.
+	Backend string `json:"backend"`
+	JobID   string `json:"job_id"`
+	Node    string `json:"node"`
+	JobDir  string `json:"job_dir"`
 }
 
 // ApplyDoc is one apply.
@@ -88,7 +94,8 @@ func buildDocs(builds []engine.Build) []BuildDoc {
 		out = append(out, BuildDoc{ID: b.ID, ApplyID: b.ApplyID, Pkgbase: b.Pkgbase, Version: b.Version, Hash: b.Hash,
 			Stage: b.Stage, Attempt: b.Attempt, Status: b.Status, Published: b.Published(), StartedAt: stamp(b.StartedAt),
 			FinishedAt: stamp(b.FinishedAt), PublishedAt: stamp(b.PublishedAt), DurationSeconds: b.Duration.Seconds(),
-			PeakRSSBytes: b.PeakRSS, ExitCode: b.ExitCode, Error: b.Error, LogPath: b.LogPath, Files: files, Against: against})
+			PeakRSSBytes: b.PeakRSS, ExitCode: b.ExitCode, Error: b.Error, LogPath: b.LogPath, Files: files, Against: against,
+			Backend: b.Backend, JobID: b.JobID, Node: b.Node, JobDir: b.JobDir})
 	}
 	return out
 }

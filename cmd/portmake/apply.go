@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/portmake/portmake/engine"
@@ -18,7 +19,7 @@ type ApplyCmd struct {
 	PlanFlags
 	PlanID           int64    `arg:"" optional:"" name:"plan-id" help:"Apply this stored plan (refused when stale) instead of planning now."`
 	AutoApprove      bool     `name:"auto-approve" help:"Do not ask for confirmation."`
-	Jobs             int      `short:"j" help:"Concurrent builds (default: build.jobs)."`
+	Jobs             string   `short:"j" help:"Concurrent builds: N, auto (follow this machine's load), or 0 for no limit with the slurm backend (default: build.jobs)." placeholder:"N|auto"`
 	Replace          []string `sep:"," help:"Rebuild these pkgbases even when a published build with the same hash exists." placeholder:"PKG"`
 	Target           []string `sep:"," help:"Build only these pkgbases and what they need." placeholder:"PKG"`
 	StopOnFailure    bool     `name:"stop-on-failure" help:"Stop starting builds after the first failure (default: keep going)."`
@@ -47,8 +48,12 @@ func (c *ApplyCmd) Run(env *Env, g *Globals) error {
 		return err
 	}
 	defer p.Close()
+	jobs, auto, err := parseJobs(c.Jobs)
+	if err != nil {
+		return err
+	}
 	o := engine.ApplyOptions{
-		PlanID: c.PlanID, Plan: c.options(), Jobs: c.Jobs, Replace: c.Replace, Target: c.Target, Exclude: c.Exclude,
+		PlanID: c.PlanID, Plan: c.options(), Jobs: jobs, JobsAuto: auto, Replace: c.Replace, Target: c.Target, Exclude: c.Exclude,
 		StopOnFailure: c.StopOnFailure, RetryFailed: c.RetryFailed, NoUpload: c.NoUpload,
 		PreserveChroot: c.PreserveChroot, CleanupOnFailure: c.CleanupOnFailure,
 		BuildDependentsOfFailed: c.BuildDependentsOfFailed, NoCache: c.NoCache, StartFrom: c.StartFrom, Only: c.Only,
@@ -98,4 +103,23 @@ func confirm(env *Env) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
+}
+
+// parseJobs reads -j: a number (0: no limit, as engine.ApplyOptions.Jobs
+// < 0), or auto.
+func parseJobs(s string) (jobs int, auto bool, err error) {
+	switch s {
+	case "":
+		return 0, false, nil
+	case "auto":
+		return 0, true, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 256 {
+		return 0, false, fmt.Errorf("-j %s: want a number of builds from 0 to 256, or auto", s)
+	}
+	if n == 0 {
+		return -1, false, nil
+	}
+	return n, false, nil
 }

@@ -41,6 +41,8 @@ type CLI struct {
 	Status   StatusCmd   `cmd:"" help:"Show the current or last apply."`
 	History  HistoryCmd  `cmd:"" help:"Show past builds: duration, peak RSS, result, log."`
 
+	BuildNode BuildNodeCmd `cmd:"" name:"build-node" help:"Build one staged attempt on a build node (what a Slurm job runs)."`
+
 	Analyze    AnalyzeCmd    `cmd:"" help:"Report on the repositories: missing, outdated, misplaced, orphaned, broken dependencies, blacklist."`
 	Dependents DependentsCmd `cmd:"" help:"Show what needs a package (or what it needs) and the order to rebuild its dependents."`
 	Report     ReportCmd     `cmd:"" help:"Write the port's HTML report (plan, timeline, failures, history)."`

@@ -22,8 +22,12 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 // either is missing and CI is set the script fails instead, because CI
 // installs every tool and has the corpus, and a silent skip there would
 // hide a broken setup; on a fresh clone without ../shared the scenarios
-// that read the corpus skip.
+// that read the corpus skip. [slurm] is true when a Slurm test cluster can
+// start (root, slurm-wlm and munge), under the same rule.
 func scriptCondition(cond string) (bool, error) {
+	if cond == "slurm" {
+		return slurmCondition()
+	}
 	if cond == "corpus" {
 		if _, err := os.Stat(corpusDir()); err != nil {
 			if os.Getenv("CI") != "" {
