@@ -38,6 +38,29 @@ type Package struct {
 	Extra []Field
 }
 
+// Entry is one package as dependency resolution sees it: a sync database
+// entry reduced to its names, version, architecture and relations. Planning
+// reads nothing else, and syncdb.ReadIndex reads only these (interned), at
+// a fraction of a Package's memory. Base is never empty: it defaults to
+// Name.
+type Entry struct {
+	Name, Base, Version, Arch                    string
+	Depends, MakeDepends, CheckDepends, Provides []string
+}
+
+// Entry returns p reduced to an Entry. The lists are shared with p.
+func (p *Package) Entry() Entry {
+	e := Entry{Name: p.Name, Base: p.Base, Version: p.Version, Arch: p.Arch,
+		Depends: p.Depends, MakeDepends: p.MakeDepends, CheckDepends: p.CheckDepends, Provides: p.Provides}
+	if e.Base == "" {
+		e.Base = e.Name
+	}
+	return e
+}
+
+// Candidate returns e as a dependency candidate, like Package.Candidate.
+func (e *Entry) Candidate() Candidate { return candidate(e.Name, e.Version, e.Provides) }
+
 // Field is an unknown desc field.
 type Field struct {
 	Key    string
@@ -46,9 +69,11 @@ type Field struct {
 
 // Candidate returns p as a dependency candidate. Provides that fail to parse
 // are skipped: they can never match a valid dependency anyway.
-func (p *Package) Candidate() Candidate {
-	c := Candidate{Name: p.Name, Version: p.Version}
-	for _, s := range p.Provides {
+func (p *Package) Candidate() Candidate { return candidate(p.Name, p.Version, p.Provides) }
+
+func candidate(name, version string, provides []string) Candidate {
+	c := Candidate{Name: name, Version: version}
+	for _, s := range provides {
 		if r, err := ParseRelation(s); err == nil {
 			c.Provides = append(c.Provides, r)
 		}

@@ -26,6 +26,10 @@ type Options struct {
 	// NoBlacklist ignores the blacklist: blacklisted packages are reported
 	// like any other, and nothing is blocked.
 	NoBlacklist bool
+	// Files maps "repo/pkgname" (the repository a package was read from,
+	// e.g. "extra" or "core-testing") to its file name (%FILENAME%), for
+	// TargetOnly.Files: the planner's input carries no file names.
+	Files map[string]string
 }
 
 // Report is the analysis of one port. Every list is sorted by pkgbase or
@@ -189,7 +193,7 @@ func Run(in *planner.Input, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &analysis{in: &pin, plan: p, up: loadSide(&pin, true), tg: loadSide(&pin, false)}
+	a := &analysis{in: &pin, plan: p, up: loadSide(&pin, true, nil), tg: loadSide(&pin, false, o.Files)}
 	a.r = &Report{Arch: in.Arch, UpstreamArch: in.UpstreamArch}
 	a.r.Blacklist.Off = o.NoBlacklist
 	a.r.Blacklist.Entries = p.Blacklist

@@ -11,12 +11,16 @@ import (
 	"github.com/portmake/portmake/planner"
 )
 
+// testFiles is what the engine gives Options.Files: each test package's
+// file name, by repository and pkgname.
+var testFiles = map[string]string{}
+
 func repo(name string, specs ...string) *planner.Repo {
 	r := &planner.Repo{Name: name}
 	for _, s := range specs {
 		p := pkgspec.Must(s)
-		p.Filename = p.Name + "-" + p.Version + "-" + p.Arch + ".pkg.tar.zst"
-		r.Packages = append(r.Packages, p)
+		testFiles[name+"/"+p.Name] = p.Name + "-" + p.Version + "-" + p.Arch + ".pkg.tar.zst"
+		r.Packages = append(r.Packages, p.Entry())
 	}
 	return r
 }
@@ -138,7 +142,7 @@ Summary: 2 missing (1 provided by another), 3 outdated, 1 any-missing, 1 any-out
 `
 
 func TestCraftedHuman(t *testing.T) {
-	r, err := Run(crafted(), Options{})
+	r, err := Run(crafted(), Options{Files: testFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +174,7 @@ func diffLines(got, want string) string {
 }
 
 func TestNoBlacklist(t *testing.T) {
-	r, err := Run(crafted(), Options{NoBlacklist: true})
+	r, err := Run(crafted(), Options{NoBlacklist: true, Files: testFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +208,7 @@ Blacklist: ignored (--no-blacklist)
 }
 
 func TestHumanOptions(t *testing.T) {
-	r, err := Run(crafted(), Options{})
+	r, err := Run(crafted(), Options{Files: testFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +241,7 @@ func TestHumanOptions(t *testing.T) {
 }
 
 func TestTargetOnlyFiles(t *testing.T) {
-	r, err := Run(crafted(), Options{})
+	r, err := Run(crafted(), Options{Files: testFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +260,7 @@ func TestTargetOnlyFiles(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	r, err := Run(crafted(), Options{})
+	r, err := Run(crafted(), Options{Files: testFiles})
 	if err != nil {
 		t.Fatal(err)
 	}

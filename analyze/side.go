@@ -30,7 +30,7 @@ type side struct {
 	bases    map[string][]*pkg // pkgbase -> effective packages, pacman order
 }
 
-func loadSide(in *planner.Input, upstream bool) *side {
+func loadSide(in *planner.Input, upstream bool, files map[string]string) *side {
 	s := &side{byName: map[string]*pkg{}, all: map[string][]*pkg{}, provides: map[string][]*pkg{}, bases: map[string][]*pkg{}}
 	for i, rp := range in.Repos {
 		repos := [2]*planner.Repo{rp.Target, rp.TargetTesting}
@@ -42,11 +42,13 @@ func loadSide(in *planner.Input, upstream bool) *side {
 			if r == nil {
 				continue
 			}
-			for _, ap := range r.Packages {
-				if ap == nil || ap.Name == "" {
+			for k := range r.Packages {
+				ap := &r.Packages[k]
+				if ap.Name == "" {
 					continue
 				}
-				p := fromPackage(ap, i, r.Name)
+				p := fromEntry(ap, i, r.Name)
+				p.filename = files[r.Name+"/"+ap.Name]
 				s.all[p.name] = append(s.all[p.name], p)
 				if old, ok := local[p.name]; ok && (j == 0 || alpm.Compare(p.version, old.version) <= 0) {
 					continue
@@ -86,12 +88,12 @@ func loadSide(in *planner.Input, upstream bool) *side {
 	return s
 }
 
-func fromPackage(ap *alpm.Package, pair int, repo string) *pkg {
+func fromEntry(ap *alpm.Entry, pair int, repo string) *pkg {
 	base := ap.Base
 	if base == "" {
 		base = ap.Name
 	}
-	return &pkg{name: ap.Name, base: base, version: ap.Version, arch: ap.Arch, filename: ap.Filename, pair: pair, repo: repo,
+	return &pkg{name: ap.Name, base: base, version: ap.Version, arch: ap.Arch, pair: pair, repo: repo,
 		cand: ap.Candidate(), deps: [3][]string{ap.Depends, ap.MakeDepends, ap.CheckDepends}}
 }
 
@@ -117,9 +119,9 @@ func (s *side) addNewSources(in *planner.Input) {
 			if len(sp.Arch) == 1 && sp.Arch[0] == "any" {
 				arch = "any"
 			}
-			ap := &alpm.Package{Name: sp.Name, Base: r.Pkgbase, Version: r.Version, Arch: arch, Provides: sp.Provides,
+			ap := &alpm.Entry{Name: sp.Name, Base: r.Pkgbase, Version: r.Version, Arch: arch, Provides: sp.Provides,
 				Depends: sp.Depends, MakeDepends: sp.MakeDepends, CheckDepends: sp.CheckDepends}
-			s.byName[sp.Name] = fromPackage(ap, pairOf[ns.Repo], ns.Repo)
+			s.byName[sp.Name] = fromEntry(ap, pairOf[ns.Repo], ns.Repo)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/analyze"
 	"github.com/portmake/portmake/planner"
 	"github.com/portmake/portmake/report"
@@ -30,27 +31,32 @@ type SnapshotOptions struct {
 // with their recipes. Official sources are not resolved: nothing that
 // reads a snapshot needs them.
 func (p *Port) Snapshot(ctx context.Context, o SnapshotOptions) (*planner.Input, error) {
+	in, _, err := p.snapshot(ctx, o)
+	return in, err
+}
+
+func (p *Port) snapshot(ctx context.Context, o SnapshotOptions) (*planner.Input, *snapshot, error) {
 	st, err := p.Store()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	snap, err := p.fetch(ctx, o.Refresh, o.UpstreamTesting, o.TargetTesting)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in, err := p.input(PlanOptions{Exclude: o.Exclude}, snap)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	newSources, _, err := p.newSources(ctx, p.resolver(st))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in.NewSources = newSources
 	for _, ns := range newSources {
 		in.Sources[ns.Source.Recipe.Pkgbase] = ns.Source
 	}
-	return in, nil
+	return in, snap, nil
 }
 
 // AnalyzeOptions are the options of Analyze.
@@ -63,11 +69,27 @@ type AnalyzeOptions struct {
 // target lacks, has older, misplaced, duplicated, newer or orphaned, its
 // broken and unsatisfied dependencies, and what the blacklist blocks.
 func (p *Port) Analyze(ctx context.Context, o AnalyzeOptions) (*analyze.Report, error) {
-	in, err := p.Snapshot(ctx, o.Snapshot)
+	in, snap, err := p.snapshot(ctx, o.Snapshot)
 	if err != nil {
 		return nil, err
 	}
-	return analyze.Run(in, analyze.Options{NoBlacklist: o.NoBlacklist})
+	// The planner reads indexes, which drop %FILENAME%: target-only
+	// packages are listed by file, so read the target's databases whole.
+	files := map[string]string{}
+	for i, ref := range snap.refs {
+		if ref.side != "target" {
+			continue
+		}
+		db, err := syncdb.ReadFile(snap.results[i].Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref.display, err)
+		}
+		name := syncdb.RepoName(ref.url)
+		for _, pkg := range db.Packages {
+			files[name+"/"+pkg.Name] = pkg.Filename
+		}
+	}
+	return analyze.Run(in, analyze.Options{NoBlacklist: o.NoBlacklist, Files: files})
 }
 
 // DependentsOptions are the options of Dependents.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
+	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/fetch"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
@@ -19,7 +22,12 @@ import (
 // buildPlan runs the whole planning pipeline: databases, new sources,
 // a first plan to learn which pkgbases need a source, their resolution,
 // then the final hashed plan.
-func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res *sources.Resolver, newSources []planner.NewSource, madeFrom []string) (*planner.Plan, error) {
+//
+// When nothing but unreachable hosts kept sources from resolving (no
+// network, a packaging host down), the plan is still made, with those
+// sources unresolved, and returned with the sources' error as preview: it
+// shows what would be built, but it must not be saved or applied.
+func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res *sources.Resolver, newSources []planner.NewSource, madeFrom []string) (plan *planner.Plan, preview, err error) {
 	pf := p.pf
 	phase := time.Now()
 	lap := func(what string, args ...any) {
@@ -28,7 +36,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	}
 	in, err := p.input(o, snap)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in.Meta.MadeFrom = madeFrom
 	lap("read repository databases", "dbs", len(snap.refs))
@@ -39,9 +47,9 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 
 	// Plan first, to learn which pkgbases need a source lookup, then hash
 	// the plan again with their resolved sources.
-	first, err := planner.Build(in)
+	first, err := planner.Draft(in) // WithSources hashes it below
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lap("first planning pass", "nodes", len(first.Nodes))
 	for _, name := range o.UseLatest {
@@ -49,6 +57,13 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 			p.log.Warn("--use-latest names a pkgbase that is not in the plan; it has no effect there", "pkgbase", name)
 		}
 	}
+	// The databases' indexes and the planner's working state are most of
+	// what is live by now, and nothing below reads them: let them go, and
+	// collect them now rather than let the heap double over them while the
+	// sources are resolved and the plan is saved (the peak memory of a
+	// full-size plan, issue 13).
+	in.Repos = nil
+	runtime.GC()
 	var reqs []sources.Request
 	seen := map[string]bool{}
 	for _, n := range first.Nodes {
@@ -73,27 +88,35 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	if len(reqs) > 0 {
 		resolved, err := res.Resolve(ctx, reqs)
 		if err != nil {
-			return nil, err
+			var ue *sources.UnresolvedError
+			if !errors.As(err, &ue) || !ue.OnlyNetwork() {
+				return nil, nil, err
+			}
+			preview = err
 		}
 		for _, r := range resolved {
+			if r.Commit == "" {
+				continue // unresolved: its node is hashed as such
+			}
 			src := planner.Source{Kind: planner.SourceKind(r.Kind.String()), URL: fetch.Redact(r.URL), Ref: r.Ref, Commit: r.Commit}
 			if src.Patches, err = patchRefs(pf.Package(r.Pkgbase)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			official[r.Pkgbase] = src
 		}
 	}
 	lap("resolve official sources", "count", len(reqs))
-	plan, err := planner.WithSources(first, official)
+	plan, err = planner.WithSources(first, official)
 	lap("hash with sources")
-	return plan, err
+	return plan, preview, err
 }
 
-// input reads the fetched databases into a planner input with the
-// Portfile's settings and the options; sources are left to the caller.
+// input reads the fetched databases' indexes into a planner input with the
+// Portfile's settings and the options; sources and what the plan is made
+// from are left to the caller.
 func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 	pf := p.pf
-	dbs, err := snap.read()
+	dbs, err := snap.read(filepath.Join(p.stateDir, "cache", "index"))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +128,8 @@ func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 		Options: planner.Options{
 			Packages: o.Packages, RebuildRepos: o.RebuildRepo, PreserveOrder: o.PreserveOrder,
 			SingleStage: o.SingleStage, Bootstrap: o.Bootstrap, Missing: o.Missing, NoCheck: o.NoCheck || pf.Build.NoCheck,
-			Exclude: o.Exclude, RebuildDependents: o.RebuildDependents, DependentsDepth: o.DependentsDepth,
+			Exclude: o.Exclude, AllowDowngrade: o.AllowDowngrade,
+			RebuildDependents: o.RebuildDependents, DependentsDepth: o.DependentsDepth,
 		},
 		Bootstrap: lang.Names(pf.Build.Bootstrap),
 		Meta: planner.Meta{
@@ -117,7 +141,7 @@ func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
 	}
 	for i, ref := range snap.refs {
-		repo := &planner.Repo{Name: dbs[i].Name, Packages: dbs[i].Packages}
+		repo := &planner.Repo{Name: syncdb.RepoName(ref.url), URL: ref.display, Packages: dbs[i].Packages}
 		rp := &in.Repos[ref.pair]
 		switch {
 		case ref.side == "upstream" && !ref.test:
@@ -129,7 +153,7 @@ func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 		default:
 			rp.TargetTesting = repo
 		}
-		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: dbs[i].Name, Side: ref.side, URL: ref.display, SHA256: snap.results[i].SHA256})
+		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: repo.Name, Side: ref.side, URL: ref.display, SHA256: snap.results[i].SHA256})
 	}
 	for _, e := range pf.Blacklist.Entries {
 		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,

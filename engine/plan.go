@@ -37,6 +37,9 @@ type PlanOptions struct {
 	// UseLatest does so for the named pkgbases only.
 	UseLatestAll bool
 	UseLatest    []string
+	// AllowDowngrade lets a missing dependency (and RebuildRepo) plan an
+	// upstream version older than the target's.
+	AllowDowngrade bool
 	// RebuildDependents rebuilds what needs these pkgnames or pkgbases
 	// (depends and makedepends), to DependentsDepth levels (0: all).
 	RebuildDependents []string
@@ -76,6 +79,7 @@ func (o PlanOptions) Flags() []string {
 	list("exclude", o.Exclude)
 	flag("use-latest", o.UseLatestAll)
 	list("use-latest", o.UseLatest)
+	flag("allow-downgrade", o.AllowDowngrade)
 	list("rebuild-dependents", o.RebuildDependents)
 	if o.DependentsDepth > 0 {
 		f = append(f, fmt.Sprintf("--dependents-depth=%d", o.DependentsDepth))
@@ -90,6 +94,10 @@ type PlanResult struct {
 	// Reused is true when nothing the plan is made from changed since the
 	// stored plan ID was made, so it was returned instead of recomputed.
 	Reused bool
+	// Preview is set when sources could not be resolved for want of a
+	// network (a *sources.UnresolvedError): Plan then returns the plan,
+	// unsaved (ID 0), with an error, for a caller to show as a preview.
+	Preview error
 }
 
 // Plan returns the plan for the current inputs, and its stored id. Like a
@@ -118,6 +126,13 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// madeFrom asked the state remote for its HEAD: a clone already there
+	// need not be fetched again.
+	for _, l := range lines {
+		if head, ok := strings.CutPrefix(l, "state - "); ok && head != "unknown" {
+			res.StateHead = head
+		}
+	}
 	// A branch head moves without any recorded input changing.
 	pinned = pinned && !o.UseLatestAll && len(o.UseLatest) == 0
 	key := memoKey(o, lines)
@@ -134,9 +149,14 @@ func (p *Port) Plan(ctx context.Context, o PlanOptions) (*PlanResult, error) {
 			}
 		}
 	}
-	plan, err := p.buildPlan(ctx, o, snap, res, newSources, lines)
+	plan, preview, err := p.buildPlan(ctx, o, snap, res, newSources, lines)
 	if err != nil {
 		return nil, err
+	}
+	if preview != nil {
+		// Shown, never saved: a plan with sources missing for want of a
+		// network must not be applied, nor reused as if it were whole.
+		return &PlanResult{Plan: plan, Preview: preview}, fmt.Errorf("plan not saved: %w", preview)
 	}
 	saveStart := time.Now()
 	id, err := savePlan(ctx, st, plan, view.SummaryLine(plan))

@@ -20,7 +20,7 @@ func bootstrapPlan(t *testing.T) *planner.Plan {
 	repo := func(specs ...string) *planner.Repo {
 		r := &planner.Repo{Name: "core"}
 		for _, s := range specs {
-			r.Packages = append(r.Packages, pkgspec.Must(s))
+			r.Packages = append(r.Packages, pkgspec.Must(s).Entry())
 		}
 		return r
 	}

@@ -71,20 +71,18 @@ func (p *Port) fetch(ctx context.Context, refresh, upstreamTesting, targetTestin
 	return &snapshot{refs: refs, results: results}, nil
 }
 
-// read parses the fetched databases, in parallel.
-func (s *snapshot) read() ([]*syncdb.DB, error) {
-	dbs := make([]*syncdb.DB, len(s.refs))
+// read reads the fetched databases' indexes (what planning needs of them),
+// in parallel, from the index cache (kept by database checksum under
+// cacheDir) when a database did not change.
+func (s *snapshot) read(cacheDir string) ([]*syncdb.Index, error) {
+	dbs := make([]*syncdb.Index, len(s.refs))
 	errs := make([]error, len(s.refs))
 	done := make(chan int)
 	for i := range s.refs {
 		go func() {
-			db, err := syncdb.ReadFile(s.results[i].Path)
+			db, err := syncdb.LoadIndex(s.results[i].Path, s.results[i].SHA256, cacheDir)
 			if err != nil {
 				err = fmt.Errorf("%s: %w", fetch.Redact(s.refs[i].url), err)
-			} else {
-				// The cached copy's file name is a hash: the repository
-				// is named by its URL.
-				db.Name = syncdb.RepoName(s.refs[i].url)
 			}
 			dbs[i], errs[i] = db, err
 			done <- i

@@ -1,14 +1,19 @@
 package planner
 
 import (
+	"bytes"
 	"hash/fnv"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/portmake/portmake/alpm"
+	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/internal/archweb"
+	"github.com/portmake/portmake/internal/porttest"
 )
 
 // fullSize is the benchmark scenario: upstream is every archweb package;
@@ -25,7 +30,7 @@ func fullSize(tb testing.TB) *Input {
 	}
 	for i, p := range pkgs {
 		rp := &in.Repos[idx[repos[i]]]
-		rp.Upstream.Packages = append(rp.Upstream.Packages, p)
+		rp.Upstream.Packages = append(rp.Upstream.Packages, p.Entry())
 		h := fnv.New32a()
 		h.Write([]byte(p.Base))
 		switch r := h.Sum32() % 100; {
@@ -33,9 +38,9 @@ func fullSize(tb testing.TB) *Input {
 		case r < 15:
 			old := *p
 			old.Version = p.Version[:len(p.Version)-len(pkgrelOf(p.Version))] + "0"
-			rp.Target.Packages = append(rp.Target.Packages, &old)
+			rp.Target.Packages = append(rp.Target.Packages, old.Entry())
 		default:
-			rp.Target.Packages = append(rp.Target.Packages, p)
+			rp.Target.Packages = append(rp.Target.Packages, p.Entry())
 		}
 	}
 	return in
@@ -132,6 +137,75 @@ func peakHeapMB(f func()) float64 {
 }
 
 func BenchmarkBuild(b *testing.B) { benchBuild(b, func(*Input) {}) }
+
+// BenchmarkReadAndBuild is planning from the database files: the six
+// full-size sync DBs (gzipped, as repo-add writes them) read into indexes,
+// then Build. Its peak-heap-MB is the planning part of a cold plan's peak
+// memory (issue 13: the whole command must stay under 64 MiB RSS).
+func BenchmarkReadAndBuild(b *testing.B) {
+	in := fullSize(b)
+	type db struct {
+		pair     int
+		upstream bool
+		data     []byte
+	}
+	var dbs []db
+	for i, rp := range in.Repos {
+		for _, side := range []struct {
+			r  *Repo
+			up bool
+		}{{rp.Upstream, true}, {rp.Target, false}} {
+			var pkgs []*alpm.Package
+			for _, e := range side.r.Packages {
+				pkgs = append(pkgs, &alpm.Package{Name: e.Name, Base: e.Base, Version: e.Version, Arch: e.Arch, Depends: e.Depends,
+					MakeDepends: e.MakeDepends, CheckDepends: e.CheckDepends, Provides: e.Provides,
+					Filename: e.Name + "-" + e.Version + "-" + e.Arch + ".pkg.tar.zst", Desc: "a package of the full-size scenario"})
+			}
+			data, err := porttest.EncodeDB(pkgs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dbs = append(dbs, db{i, side.up, data})
+		}
+	}
+	// The template keeps the options, not the packages: the peak is what
+	// reading and planning take.
+	tmpl := *in
+	tmpl.Repos = slices.Clone(in.Repos)
+	for i := range tmpl.Repos {
+		tmpl.Repos[i].Upstream, tmpl.Repos[i].Target = nil, nil
+	}
+	in = nil
+	plan := func() {
+		run := tmpl
+		run.Repos = slices.Clone(tmpl.Repos)
+		for _, d := range dbs {
+			x, err := syncdb.ReadIndex(bytes.NewReader(d.data), run.Repos[d.pair].Name+".db", syncdb.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := &Repo{Name: x.Name, Packages: x.Packages}
+			if d.upstream {
+				run.Repos[d.pair].Upstream = r
+			} else {
+				run.Repos[d.pair].Target = r
+			}
+		}
+		if _, err := Build(&run); err != nil {
+			b.Fatal(err)
+		}
+	}
+	peak := peakHeapMB(plan)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	n := 0
+	for b.Loop() {
+		plan()
+		n++
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(n), "cpu-ms/op")
+	b.ReportMetric(peak, "peak-heap-MB")
+}
 
 func BenchmarkBuildRebuildRepo(b *testing.B) {
 	benchBuild(b, func(in *Input) { in.Options.RebuildRepos = []string{"extra"} })

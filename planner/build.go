@@ -38,7 +38,7 @@ type base struct {
 	nocheck   bool
 	nocheckBy string
 	edges     []Edge
-	warnings  []string
+	warnings  []Warning
 }
 
 type blockInfo struct {
@@ -55,7 +55,7 @@ type depItem struct {
 
 	// rel.Name looked up once in each index: the indexes do not change
 	// after newWorld, and the closure asks the same questions many times.
-	up, tg         *entry
+	up, tg         *entry // the first entry of that exact name (see entry.next)
 	provUp, provTg []*entry
 }
 
@@ -67,18 +67,33 @@ func (b *base) excluded() bool { return b.blacklist != nil || b.blocked != nil }
 // needs.
 type world struct {
 	in     *Input
-	up, tg map[string]*entry   // pkgname -> entry
+	up, tg side                // pkgname -> entries
 	provUp map[string][]*entry // provided name -> entries, pacman order
 	provTg map[string][]*entry
 	bases  map[string]*base
 	names  []string // sorted pkgbase names
 	warns  []Warning
+
+	toolchain map[string]bool // build.bootstrap pkgbases
 }
 
 // Build makes the plan for in. It fails only on inputs that make no sense
 // (an unknown forced package or repository, an invalid new source); problems
 // with the data itself become warnings on the plan.
 func Build(in *Input) (*Plan, error) {
+	p, err := Draft(in)
+	if err != nil {
+		return nil, err
+	}
+	hashPlan(p)
+	return p, nil
+}
+
+// Draft is Build without the hashes: every node has an empty Hash and no
+// HashInputs. It is for learning which pkgbases a plan needs sources for;
+// WithSources then hashes the plan with them. (Hashing is a third of
+// building an 8,700-node plan, and it was done twice.)
+func Draft(in *Input) (*Plan, error) {
 	w, err := newWorld(in)
 	if err != nil {
 		return nil, err
@@ -94,13 +109,18 @@ func Build(in *Input) (*Plan, error) {
 	}
 	p.Warnings = w.warns
 	slices.SortStableFunc(p.Warnings, func(a, b Warning) int { return cmp.Compare(a.Pkgbase, b.Pkgbase) })
-	hashPlan(p)
 	p.index()
 	return p, nil
 }
 
 func newWorld(in *Input) (*world, error) {
-	w := &world{in: in, up: loadSide(in.Repos, true), tg: loadSide(in.Repos, false)}
+	if err := checkArch(in); err != nil {
+		return nil, err
+	}
+	w := &world{in: in}
+	var upAll, tgAll []*entry
+	w.up, upAll = loadSide(in.Repos, true)
+	w.tg, tgAll = loadSide(in.Repos, false)
 	pairIdx := make(map[string]int, len(in.Repos))
 	for i, p := range in.Repos {
 		if _, dup := pairIdx[p.Name]; dup {
@@ -131,8 +151,22 @@ func newWorld(in *Input) (*world, error) {
 		newSources[r.Pkgbase] = ns
 		// The recipe replaces whatever upstream has for this pkgbase.
 		for name, e := range w.up {
-			if e.base == r.Pkgbase {
+			var keep *entry
+			for ; e != nil; e = e.next {
+				if e.Base != r.Pkgbase {
+					keep = e
+					break
+				}
+			}
+			for x := keep; x != nil; x = x.next {
+				for x.next != nil && x.next.Base == r.Pkgbase {
+					x.next = x.next.next
+				}
+			}
+			if keep == nil {
 				delete(w.up, name)
+			} else {
+				w.up[name] = keep
 			}
 		}
 		for j := range r.Packages {
@@ -144,34 +178,37 @@ func newWorld(in *Input) (*world, error) {
 			if len(sp.Arch) == 1 && sp.Arch[0] == "any" {
 				arch = "any"
 			}
-			e := &entry{name: sp.Name, version: r.Version, base: r.Pkgbase, arch: arch, pair: pi, repo: ns.Repo, split: sp}
-			e.cand = alpm.Candidate{Name: sp.Name, Version: r.Version}
-			for _, s := range sp.Provides {
-				if rel, err := alpm.ParseRelation(s); err == nil {
-					e.cand.Provides = append(e.cand.Provides, rel)
-				}
-			}
-			w.up[sp.Name] = e
+			w.up.add(newEntry(&alpm.Entry{Name: sp.Name, Base: r.Pkgbase, Version: r.Version, Arch: arch,
+				Depends: sp.Depends, MakeDepends: sp.MakeDepends, CheckDepends: sp.CheckDepends, Provides: sp.Provides}, pi))
 		}
 	}
 	w.provUp = provideIndex(w.up)
 	w.provTg = provideIndex(w.tg)
 	for name, e := range w.tg {
-		e.upSame = w.up[name]
+		for up := w.up[name]; e != nil; e = e.next {
+			e.upSame = up
+		}
 	}
 
-	upG, tgG := groupBases(w.up), groupBases(w.tg)
+	if len(in.NewSources) > 0 {
+		// Recipes replaced entries and added their own.
+		upAll = upAll[:0]
+		w.up.each(func(e *entry) { upAll = append(upAll, e) })
+	}
+	upG, tgG := groupBases(w.up, upAll), groupBases(w.tg, tgAll)
 	w.bases = make(map[string]*base, len(upG)+len(tgG)/8)
+	var bases slab[base]
 	for name, g := range upG {
-		b := &base{name: name, up: g, ns: newSources[name]}
+		b := bases.new()
+		*b = base{name: name, up: g, ns: newSources[name]}
 		if t := tgG[name]; t != nil {
 			b.current = t.version
 		} else {
 			// The target may lack %BASE% or split differently: fall back
 			// to its packages of the same names.
 			for _, e := range g.pkgs {
-				if t := w.tg[e.name]; t != nil && (b.current == "" || alpm.Compare(t.version, b.current) > 0) {
-					b.current = t.version
+				if t := w.tg[e.Name]; t != nil && (b.current == "" || alpm.Compare(t.Version, b.current) > 0) {
+					b.current = t.Version
 				}
 			}
 		}
@@ -188,7 +225,9 @@ func newWorld(in *Input) (*world, error) {
 	}
 	for name, t := range tgG {
 		if _, ok := w.bases[name]; !ok {
-			w.bases[name] = &base{name: name, current: t.version}
+			b := bases.new()
+			*b = base{name: name, current: t.version}
+			w.bases[name] = b
 		}
 	}
 	w.names = make([]string, 0, len(w.bases))
@@ -205,8 +244,8 @@ func (w *world) resolveName(name string) (string, bool) {
 	if b, ok := w.bases[name]; ok && b.up != nil {
 		return name, true
 	}
-	if e, ok := w.up[name]; ok {
-		return e.base, true
+	if e := w.up[name]; e != nil {
+		return e.Base, true
 	}
 	return "", false
 }
@@ -220,7 +259,7 @@ func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
 			continue
 		}
 		for _, e := range b.up.pkgs {
-			if list[i].Match(e.name) {
+			if list[i].Match(e.Name) {
 				return &list[i]
 			}
 		}
@@ -263,6 +302,7 @@ func (w *world) diff() error {
 			toolchain[b] = true
 		}
 	}
+	w.toolchain = toolchain
 	list := w.blacklistEntries()
 	dependents, err := w.rebuildDependents()
 	if err != nil {
@@ -306,13 +346,16 @@ func (w *world) diff() error {
 		if b.ns == nil && b.current != "" && c < 0 {
 			b.initial = append(b.initial, Reason{Kind: ReasonOutdated, Detail: b.current + " < " + ver})
 		}
-		if rebuild[b.up.pair] {
+		// Rebuilding a repository does not downgrade what the target has
+		// newer: those stay target-newer, unless downgrades are allowed.
+		if rebuild[b.up.pair] && (c <= 0 || in.Options.AllowDowngrade) {
 			b.initial = append(b.initial, Reason{Kind: ReasonRebuildRepo, Detail: "--rebuild-repo " + in.Repos[b.up.pair].Name})
 		}
+		// Nor does rebuilding dependents.
 		if r, ok := dependents[name]; ok {
-			if c > 0 {
-				// Rebuilding the upstream recipe would downgrade it.
-				w.warns = append(w.warns, Warning{name, fmt.Sprintf("not rebuilt for --rebuild-dependents: the target's %s is newer than upstream's %s", b.current, ver)})
+			if c > 0 && !in.Options.AllowDowngrade {
+				w.warns = append(w.warns, Warning{Pkgbase: name, Kind: WarnDowngrade,
+					Message: fmt.Sprintf("not rebuilt for --rebuild-dependents: the target's %s is newer than upstream's %s", b.current, ver)})
 			} else {
 				b.initial = append(b.initial, r)
 			}
@@ -370,23 +413,17 @@ func (w *world) depsOf(b *base) []depItem {
 	}
 	fromDB := b.ns == nil
 	dbBuild := false
-	if fromDB {
-		for _, e := range b.up.pkgs {
-			add(KindDepends, e.pkg.Depends)
-			dbBuild = dbBuild || len(e.pkg.MakeDepends) > 0 || len(e.pkg.CheckDepends) > 0
-		}
-	} else {
-		for _, e := range b.up.pkgs {
-			add(KindDepends, e.split.Depends)
-		}
+	for _, e := range b.up.pkgs {
+		add(KindDepends, e.Depends)
+		dbBuild = dbBuild || (fromDB && (len(e.MakeDepends) > 0 || len(e.CheckDepends) > 0))
 	}
 	switch {
-	case fromDB && dbBuild:
+	case dbBuild:
 		for _, e := range b.up.pkgs {
-			add(KindMakeDepends, e.pkg.MakeDepends)
+			add(KindMakeDepends, e.MakeDepends)
 		}
 		for _, e := range b.up.pkgs {
-			add(KindCheckDepends, e.pkg.CheckDepends)
+			add(KindCheckDepends, e.CheckDepends)
 		}
 	case recipe != nil:
 		for _, sp := range recipe.Packages {
@@ -399,31 +436,47 @@ func (w *world) depsOf(b *base) []depItem {
 	return b.deps
 }
 
-// effective reports whether e is the package of its name that the target
+// effective reports whether e is a package of its name that the target
 // will hold once the plan is applied: the new build of an active pkgbase,
-// else the existing binary.
+// else the existing binary, unless an active pkgbase builds that name.
 func (e *entry) effective() bool {
 	if e.b != nil { // upstream
 		return e.b.active()
 	}
-	return e.upSame == nil || !e.upSame.b.active()
+	for u := e.upSame; u != nil; u = u.next {
+		if u.b != nil && u.b.active() {
+			return false
+		}
+	}
+	return true
 }
 
 // satisfyTarget finds what satisfies d in the target after the plan,
-// with pacman's choice: the package of that exact name first, then the
-// first provider in repository order (then pkgname order).
+// with pacman's choice (_alpm_resolvedep): the packages of that exact name
+// first, in repository order, the first that satisfies; then the first
+// provider in repository order (then pkgname order).
 func (w *world) satisfyTarget(d *depItem) *entry {
-	e := d.tg
-	if d.up != nil && d.up.b.active() {
-		e = d.up
-	}
-	if e != nil && alpm.Satisfies(d.rel, e.cand) {
-		return e
-	}
 	var best *entry
-	for _, list := range [2][]*entry{d.provTg, d.provUp} {
+	consider := func(e *entry) {
+		if (best == nil || e.pair < best.pair) && e.effective() && alpm.Satisfies(d.rel, e.cand()) {
+			best = e
+		}
+	}
+	for e := d.up; e != nil; e = e.next {
+		if e.b != nil {
+			consider(e)
+		}
+	}
+	for e := d.tg; e != nil; e = e.next {
+		consider(e)
+	}
+	if best != nil {
+		return best
+	}
+	for k, list := range [2][]*entry{d.provTg, d.provUp} {
+		upstream := k == 1
 		for _, e := range list {
-			if (best != nil && byPriority(e, best) >= 0) || !e.effective() || !alpm.Satisfies(d.rel, e.cand) {
+			if (upstream && e.b == nil) || (best != nil && byPriority(e, best) >= 0) || !e.effective() || !alpm.Satisfies(d.rel, e.cand()) {
 				continue
 			}
 			best = e
@@ -437,7 +490,7 @@ func (w *world) satisfyTarget(d *depItem) *entry {
 // returned as blockedBy.
 func (w *world) satisfyUpstream(d *depItem) (found, blockedBy *entry) {
 	check := func(e *entry) bool {
-		if !alpm.Satisfies(d.rel, e.cand) {
+		if e.b == nil || !alpm.Satisfies(d.rel, e.cand()) {
 			return false
 		}
 		if e.b.excluded() {
@@ -448,8 +501,10 @@ func (w *world) satisfyUpstream(d *depItem) (found, blockedBy *entry) {
 		}
 		return true
 	}
-	if e := d.up; e != nil && check(e) {
-		return e, nil
+	for e := d.up; e != nil; e = e.next {
+		if check(e) {
+			return e, nil
+		}
 	}
 	for _, e := range d.provUp {
 		if check(e) {
@@ -461,6 +516,34 @@ func (w *world) satisfyUpstream(d *depItem) (found, blockedBy *entry) {
 
 func (w *world) nocheck(b *base) bool {
 	return w.in.Options.NoCheck || w.in.Overrides[b.name].Nocheck
+}
+
+// Two things a missing dependency does not pull into a plan.
+//
+//   - A downgrade. When the only upstream pkgbase that satisfies a
+//     dependency is older than the target's (upstream's binary qemu was
+//     linked against libbpf.so.0, the port already has libbpf 1.0 with
+//     libbpf.so.1), building it would replace the newer package that
+//     everything else in the port links against. The port rebuilds the
+//     dependent against what it has instead, and the plan says so in a
+//     warning. Options.AllowDowngrade (--allow-downgrade) plans it anyway,
+//     and the node is marked as a downgrade.
+//   - The toolchain. build.bootstrap pkgbases are held for --bootstrap,
+//     which builds them as a staged sub-plan first; a dependency edge must
+//     not smuggle gcc or glibc into the regular plan behind that. The hold
+//     stays, the pkgbase is listed as held (with the dependency as its
+//     reason when it needed no work of its own), and what needed it gets a
+//     warning naming the hold. --packages names a toolchain pkgbase to
+//     build it anyway; with --bootstrap it joins the sub-plan.
+
+// refusesDowngrade reports whether planning b would downgrade the target.
+func (w *world) refusesDowngrade(b *base) bool {
+	return !w.in.Options.AllowDowngrade && targetNewer(b.current, b.up.version)
+}
+
+// holds reports whether b is a toolchain pkgbase held for --bootstrap.
+func (w *world) holds(b *base) bool {
+	return w.toolchain[b.name] && !b.forced && !w.in.Options.Bootstrap
 }
 
 // close computes the planned set: the initial reasons plus, transitively,
@@ -492,7 +575,7 @@ func (w *world) expand() map[string]*blockInfo {
 	blocked := make(map[string]*blockInfo)
 	var frontier []*base
 	for _, name := range w.names {
-		if b := w.bases[name]; b.planned || b.anySync {
+		if b := w.bases[name]; b.active() {
 			frontier = append(frontier, b)
 		}
 	}
@@ -513,21 +596,35 @@ func (w *world) expand() map[string]*blockInfo {
 				if ub.active() {
 					continue // its new version does not satisfy rel: a warning in resolve
 				}
-				if ub.up.allAny && ub.ns == nil {
+				reason := Reason{
+					Kind: ReasonMissingDependency, Detail: fmt.Sprintf("%s of %s (%s)", d.kind, b.name, d.text),
+					Via: b.name, DepKind: d.kind, Relation: d.text,
+				}
+				switch {
+				case ub.up.allAny && ub.ns == nil:
 					ub.anySync = true
 					ub.anyDetail = d.kind.String() + " of " + b.name
-				} else {
+				case w.holds(ub):
+					// Listed as held; resolve warns what needed it.
+					if !ub.held {
+						ub.held = true
+						ub.reasons = append(slices.Clip(ub.reasons), reason)
+					}
+					continue
+				case w.refusesDowngrade(ub):
+					continue // resolve warns
+				case w.toolchain[ub.name] && w.in.Options.Bootstrap:
+					ub.bootstrap = ub.blacklist == nil
+					ub.reasons = append(slices.Clip(ub.reasons), reason)
+				default:
 					ub.planned, ub.held = true, false
-					ub.reasons = append(slices.Clip(ub.reasons), Reason{
-						Kind: ReasonMissingDependency, Detail: fmt.Sprintf("%s of %s (%s)", d.kind, b.name, d.text),
-						Via: b.name, DepKind: d.kind, Relation: d.text,
-					})
+					ub.reasons = append(slices.Clip(ub.reasons), reason)
 				}
 				*next = append(*next, ub)
 				continue
 			}
 			if blk != nil && d.kind != KindCheckDepends && blocked[b.name] == nil && !b.anySync {
-				blocked[b.name] = &blockInfo{by: blk.base, relation: d.text, kind: d.kind}
+				blocked[b.name] = &blockInfo{by: blk.Base, relation: d.text, kind: d.kind}
 			}
 		}
 	}
@@ -544,7 +641,7 @@ func (w *world) expand() map[string]*blockInfo {
 		// satisfied by; check everything once more against the final set.
 		var next []*base
 		for _, name := range w.names {
-			if b := w.bases[name]; b.planned || b.anySync {
+			if b := w.bases[name]; b.active() {
 				visit(b, &next)
 			}
 		}
@@ -566,18 +663,32 @@ func (w *world) resolve() {
 		}
 		var checkBlocked string
 		deps := w.depsOf(b)
+		// note records a warning about one dependency d: "label: d (kind
+		// of b)", then the detail, which does not depend on b (views group
+		// the warnings about one dependency by it).
+		note := func(kind WarningKind, d *depItem, label, detail string) {
+			msg := fmt.Sprintf("%s: %s (%s of %s)", label, d.text, d.kind, b.name)
+			if detail != "" {
+				msg += ": " + detail
+			}
+			b.warnings = append(b.warnings, Warning{Pkgbase: b.name, Kind: kind, Message: msg, Relation: d.text, DepKind: d.kind, Detail: detail})
+		}
+		other := func(kind WarningKind, format string, args ...any) {
+			b.warnings = append(b.warnings, Warning{Pkgbase: b.name, Kind: kind, Message: fmt.Sprintf(format, args...)})
+		}
 		for i := range deps {
 			d := &deps[i]
 			if d.err != nil {
-				b.warnings = append(b.warnings, fmt.Sprintf("invalid %s entry %q: %v", d.kind, d.text, d.err))
+				b.warnings = append(b.warnings, Warning{Pkgbase: b.name, Kind: WarnInvalid, Relation: d.text, DepKind: d.kind,
+					Message: fmt.Sprintf("invalid %s entry %q: %v", d.kind, d.text, d.err)})
 				continue
 			}
 			if (d.kind == KindCheckDepends && w.nocheck(b)) || (b.anySync && d.kind != KindDepends) {
 				continue
 			}
 			if e := w.satisfyTarget(d); e != nil {
-				if t := w.bases[e.base]; e.base != b.name && (t.planned || t.bootstrap) && !b.anySync {
-					b.edges = append(b.edges, Edge{To: e.base, Kind: d.kind, Relation: d.text, Package: e.name})
+				if t := w.bases[e.Base]; e.Base != b.name && (t.planned || t.bootstrap) && !b.anySync {
+					b.edges = append(b.edges, Edge{To: e.Base, Kind: d.kind, Relation: d.text, Package: e.Name})
 				}
 				continue
 			}
@@ -585,20 +696,29 @@ func (w *world) resolve() {
 			switch {
 			case blk != nil && d.kind == KindCheckDepends:
 				if checkBlocked == "" {
-					checkBlocked = fmt.Sprintf("checkdepends %s is blocked by %s", d.text, blk.base)
+					checkBlocked = fmt.Sprintf("checkdepends %s is blocked by %s", d.text, blk.Base)
 				}
 			case b.bootstrap && u != nil:
-				b.warnings = append(b.warnings, fmt.Sprintf("bootstrap: %s %s is not in the target; the toolchain builds only against the target", d.kind, d.text))
+				other(WarnBootstrap, "bootstrap: %s %s is not in the target; the toolchain builds only against the target", d.kind, d.text)
+			case u != nil && u.b.held:
+				note(WarnHeld, d, "held", fmt.Sprintf("only %s %s satisfies it, a toolchain pkgbase that build.bootstrap holds back; plan it with --bootstrap, or --packages %s",
+					u.b.name, u.b.up.version, u.b.name))
+			case u != nil && !u.b.active() && w.refusesDowngrade(u.b):
+				note(WarnDowngrade, d, "no downgrade", fmt.Sprintf("only upstream's %s %s satisfies it, older than the target's %s; build against the target's instead (--allow-downgrade plans %s %s)",
+					u.b.name, u.b.up.version, u.b.current, u.b.name, u.b.up.version))
 			case u != nil:
-				b.warnings = append(b.warnings, fmt.Sprintf("unsatisfied: %s (%s of %s): the planned %s %s does not satisfy it", d.text, d.kind, b.name, u.name, u.version))
+				note(WarnUnsatisfied, d, "unsatisfied", fmt.Sprintf("the planned %s %s does not satisfy it", u.Name, u.Version))
 			default:
-				b.warnings = append(b.warnings, fmt.Sprintf("unresolvable: %s (%s of %s)", d.text, d.kind, b.name))
+				note(WarnUnresolvable, d, "unresolvable", "")
 			}
 		}
 		if checkBlocked != "" {
 			b.nocheck, b.nocheckBy = true, checkBlocked
-			b.warnings = append(b.warnings, "built with --nocheck: "+checkBlocked)
+			other(WarnNocheck, "built with --nocheck: %s", checkBlocked)
 			b.edges = slices.DeleteFunc(b.edges, func(e Edge) bool { return e.Kind == KindCheckDepends })
+		}
+		if b.planned && targetNewer(b.current, b.up.version) {
+			other(WarnDowngrade, "downgrade: the target has %s, newer than the %s this plan builds", b.current, b.up.version)
 		}
 		slices.SortFunc(b.edges, func(x, y Edge) int {
 			if c := cmp.Compare(x.To, y.To); c != 0 {
@@ -607,9 +727,7 @@ func (w *world) resolve() {
 			return cmp.Compare(x.Kind, y.Kind)
 		})
 		b.edges = slices.CompactFunc(b.edges, func(x, y Edge) bool { return x.To == y.To && x.Kind == y.Kind })
-		for _, m := range b.warnings {
-			w.warns = append(w.warns, Warning{Pkgbase: b.name, Message: m})
-		}
+		w.warns = append(w.warns, b.warnings...)
 	}
 }
 
@@ -631,7 +749,7 @@ func (w *world) plan() *Plan {
 			st.Repo = w.in.Repos[b.up.pair].Name
 			st.Packages = make([]string, len(b.up.pkgs))
 			for i, e := range b.up.pkgs {
-				st.Packages[i] = e.name
+				st.Packages[i] = e.Name
 			}
 		}
 		v := Version{Pkgbase: name, Version: st.Version, Current: b.current, Repo: st.Repo}
@@ -647,7 +765,7 @@ func (w *world) plan() *Plan {
 			p.AnySync = append(p.AnySync, AnySync{Pkgbase: name, Version: v.Version, Current: v.Current, Repo: v.Repo, Detail: b.anyDetail})
 		case b.held:
 			st.Status = StatusHeld
-			p.Held = append(p.Held, Held{Pkgbase: name, Version: v.Version, Current: v.Current, Reason: b.initial[0]})
+			p.Held = append(p.Held, Held{Pkgbase: name, Version: v.Version, Current: v.Current, Reason: b.reasons[0]})
 		case b.current == "":
 			st.Status = StatusMissing
 			p.Missing = append(p.Missing, v)
@@ -656,7 +774,9 @@ func (w *world) plan() *Plan {
 		default:
 			st.Status = StatusUpToDate
 		}
-		if b.up != nil && b.current != "" && alpm.Compare(b.current, b.up.version) > 0 && !portRebuild(b.current, b.up.version) {
+		// Target-newer lists what is not built: a planned downgrade is
+		// marked on its node instead.
+		if b.up != nil && targetNewer(b.current, b.up.version) && st.Status != StatusPlanned {
 			if st.Status == StatusUpToDate || st.Status == StatusAnyCurrent {
 				st.Status = StatusTargetNewer
 			}

@@ -99,14 +99,14 @@ func TestVersionedAndVirtualDependencies(t *testing.T) {
 func TestProviderChoiceFollowsPacman(t *testing.T) {
 	// No exact name: the first provider in repository order, then by name.
 	in := simple([]string{"app 2-1 d=java-runtime", "zjre 1-1 p=java-runtime", "ajre 1-1 p=java-runtime"}, []string{"app 1-1"})
-	in.Repos = append(in.Repos, RepoPair{Name: "extra", Upstream: repo("extra", "bjre 1-1 p=java-runtime"), Target: repo("extra")})
+	in.Repos = append(in.Repos, RepoPair{Name: "extra", Upstream: repo("extra", "bjre 1-1 p=java-runtime"), Target: tgrepo("extra")})
 	p := mustBuild(t, in)
 	if got := sortedIDs(p); !slices.Equal(got, []string{"ajre", "app"}) {
 		t.Fatalf("nodes = %v", got)
 	}
 	// An exact name beats an earlier provider.
 	in = simple([]string{"app 2-1 d=java-runtime", "ajre 1-1 p=java-runtime"}, []string{"app 1-1"})
-	in.Repos = append(in.Repos, RepoPair{Name: "extra", Upstream: repo("extra", "java-runtime 1-1"), Target: repo("extra")})
+	in.Repos = append(in.Repos, RepoPair{Name: "extra", Upstream: repo("extra", "java-runtime 1-1"), Target: tgrepo("extra")})
 	p = mustBuild(t, in)
 	if got := sortedIDs(p); !slices.Equal(got, []string{"app", "java-runtime"}) {
 		t.Fatalf("nodes = %v", got)
@@ -338,7 +338,7 @@ func TestBlockedCheckdependsTurnsChecksOff(t *testing.T) {
 func TestForcedRebuildRepoAndPreserveOrder(t *testing.T) {
 	mk := func() *Input {
 		in := simple([]string{"a 1-1 d=b", "b 1-1", "c 1-1", "foo 1-1 base=foobase"}, []string{"a 1-1", "b 1-1", "c 1-1", "foo 1-1 base=foobase"})
-		in.Repos = append(in.Repos, RepoPair{Name: "extra", Upstream: repo("extra", "e1 1-1", "e2 1-1 d=a", "e3 1-1 arch=any"), Target: repo("extra", "e1 1-1", "e2 1-1")})
+		in.Repos = append(in.Repos, RepoPair{Name: "extra", Upstream: repo("extra", "e1 1-1", "e2 1-1 d=a", "e3 1-1 arch=any"), Target: tgrepo("extra", "e1 1-1", "e2 1-1")})
 		return in
 	}
 	in := mk()
@@ -393,7 +393,7 @@ func TestForcedRebuildRepoAndPreserveOrder(t *testing.T) {
 func TestTestingOverlays(t *testing.T) {
 	in := simple([]string{"a 1-1", "b 1-1"}, []string{"a 1-1", "b 0.9-1"})
 	in.Repos[0].UpstreamTesting = repo("core-testing", "a 2-1", "b 0.5-1")
-	in.Repos[0].TargetTesting = repo("core-testing", "b 1-1")
+	in.Repos[0].TargetTesting = tgrepo("core-testing", "b 1-1")
 	p := mustBuild(t, in)
 	// a: upstream testing is newer. b: testing older upstream is ignored,
 	// and the target's testing 1-1 is already current.

@@ -67,12 +67,12 @@ func (w *world) graph() *Graph {
 				continue
 			}
 			e, ok := w.provider(d)
-			if e == nil || e.base == name {
+			if e == nil || e.Base == name {
 				continue
 			}
-			edge := DepEdge{From: name, To: e.base, Kind: d.kind, Relation: d.text, Package: e.name, Unsatisfied: !ok}
+			edge := DepEdge{From: name, To: e.Base, Kind: d.kind, Relation: d.text, Package: e.Name, Unsatisfied: !ok}
 			g.deps[name] = append(g.deps[name], edge)
-			g.rdeps[e.base] = append(g.rdeps[e.base], edge)
+			g.rdeps[e.Base] = append(g.rdeps[e.Base], edge)
 		}
 	}
 	for _, list := range g.rdeps {
@@ -89,25 +89,35 @@ func (w *world) graph() *Graph {
 	return g
 }
 
-// provider picks the upstream package that satisfies d as pacman would,
-// blacklist or not. When none satisfies, it falls back to the package of
-// that name, then the first provider of it, with ok false.
+// provider picks the upstream package that satisfies d as pacman would
+// (satisfyUpstream's order), blacklist or not. When none satisfies, it
+// falls back to the first package of that name, then the first provider
+// of it, with ok false. Shadowed entries (no pkgbase state) play no part.
 func (w *world) provider(d *depItem) (e *entry, ok bool) {
-	if d.up != nil && alpm.Satisfies(d.rel, d.up.cand) {
-		return d.up, true
-	}
-	for _, p := range d.provUp {
-		if alpm.Satisfies(d.rel, p.cand) {
-			return p, true
+	var fallback *entry
+	for e := d.up; e != nil; e = e.next {
+		if e.b == nil {
+			continue
+		}
+		if alpm.Satisfies(d.rel, e.cand()) {
+			return e, true
+		}
+		if fallback == nil {
+			fallback = e
 		}
 	}
-	if d.up != nil {
-		return d.up, false
+	for _, p := range d.provUp {
+		if p.b == nil {
+			continue
+		}
+		if alpm.Satisfies(d.rel, p.cand()) {
+			return p, true
+		}
+		if fallback == nil {
+			fallback = p
+		}
 	}
-	if len(d.provUp) > 0 {
-		return d.provUp[0], false
-	}
-	return nil, false
+	return fallback, false
 }
 
 // Resolve maps a pkgname or pkgbase to its upstream pkgbase. A pkgbase
@@ -122,7 +132,7 @@ func (g *Graph) Packages(pkgbase string) []string {
 	}
 	out := make([]string, len(b.up.pkgs))
 	for i, e := range b.up.pkgs {
-		out[i] = e.name
+		out[i] = e.Name
 	}
 	return out
 }
@@ -228,10 +238,7 @@ func (g *Graph) ownDep(pkgname string, e DepEdge) bool {
 	if p == nil {
 		return true
 	}
-	if p.pkg != nil {
-		return slices.Contains(p.pkg.Depends, e.Relation)
-	}
-	return p.split != nil && slices.Contains(p.split.Depends, e.Relation)
+	return slices.Contains(p.Depends, e.Relation)
 }
 
 // rebuildDependents gives the pkgbases that Options.RebuildDependents asks

@@ -97,9 +97,10 @@ func TestRebuildDependents(t *testing.T) {
 	// The target has everything at the upstream version: only the option
 	// puts anything in the plan.
 	for _, p := range in.Repos[0].Upstream.Packages {
-		c := *p
-		c.Arch = "aarch64"
-		in.Repos[0].Target.Packages = append(in.Repos[0].Target.Packages, &c)
+		if p.Arch != "any" {
+			p.Arch = "aarch64"
+		}
+		in.Repos[0].Target.Packages = append(in.Repos[0].Target.Packages, p)
 	}
 	in.Options.RebuildDependents = []string{"libfoo"}
 	p := mustBuild(t, in)
@@ -122,8 +123,8 @@ func TestRebuildDependents(t *testing.T) {
 	}
 
 	// A dependent the target has newer is not downgraded.
-	for _, tp := range in.Repos[0].Target.Packages {
-		if tp.Name == "old" {
+	for i := range in.Repos[0].Target.Packages {
+		if tp := &in.Repos[0].Target.Packages[i]; tp.Name == "old" {
 			tp.Version = "2-1"
 		}
 	}

@@ -10,12 +10,13 @@ const (
 	ReasonOutdated
 	ReasonRebuildRepo
 	ReasonMissingDependency
+	ReasonBootstrap // a toolchain pkgbase planned by --bootstrap
 	ReasonRebuildDependents
 )
 
 var reasonText = [...]string{
 	ReasonForced: "forced", ReasonNewSource: "new-source", ReasonOutdated: "outdated",
-	ReasonRebuildRepo: "rebuild-repo", ReasonMissingDependency: "missing-dependency",
+	ReasonRebuildRepo: "rebuild-repo", ReasonMissingDependency: "missing-dependency", ReasonBootstrap: "bootstrap",
 	ReasonRebuildDependents: "rebuild-dependents",
 }
 
@@ -66,17 +67,48 @@ const (
 	ActionSkipBlacklisted
 	ActionBlocked
 	ActionAnySync
+	ActionDowngrade // a build (outside a cycle) of a version older than the target's
 )
 
 var actionText = [...]string{
 	ActionBuild: "build", ActionBuildStage1: "build-stage1", ActionBuildStage2: "build-stage2",
 	ActionBootstrapStage1: "bootstrap-stage1", ActionBootstrapStage2: "bootstrap-stage2",
 	ActionSkipBlacklisted: "skip-blacklisted", ActionBlocked: "blocked", ActionAnySync: "any-sync",
+	ActionDowngrade: "downgrade",
 }
 
 func (a Action) String() string {
 	if int(a) < len(actionText) && actionText[a] != "" {
 		return actionText[a]
+	}
+	return "unknown"
+}
+
+// WarningKind sorts a plan's warnings, so that views can group them.
+type WarningKind uint8
+
+const (
+	WarnOther        WarningKind = iota
+	WarnUnresolvable             // nothing on either side satisfies a dependency
+	WarnUnsatisfied              // the planned build of its provider does not satisfy it
+	WarnHeld                     // only a held toolchain pkgbase satisfies it
+	WarnDowngrade                // only an older upstream pkgbase satisfies it, or a build downgrades
+	WarnInvalid                  // the dependency string does not parse
+	WarnBootstrap                // the bootstrap sub-plan lacks a dependency
+	WarnNocheck                  // checks turned off
+	WarnOrder                    // --preserve-order dropped an edge
+	WarnForced                   // a --packages name that is not built
+)
+
+var warningKindText = [...]string{
+	WarnOther: "other", WarnUnresolvable: "unresolvable", WarnUnsatisfied: "unsatisfied", WarnHeld: "held",
+	WarnDowngrade: "downgrade", WarnInvalid: "invalid", WarnBootstrap: "bootstrap", WarnNocheck: "nocheck",
+	WarnOrder: "order", WarnForced: "forced",
+}
+
+func (k WarningKind) String() string {
+	if int(k) < len(warningKindText) {
+		return warningKindText[k]
 	}
 	return "unknown"
 }

@@ -12,6 +12,6 @@ func (w *world) buildAny(b *base, forced bool) bool {
 	if !forced {
 		return false
 	}
-	w.warns = append(w.warns, Warning{b.name, "ARCH=any, built because --packages names it (ARCH=any packages are otherwise copied from upstream)"})
+	w.warns = append(w.warns, Warning{Pkgbase: b.name, Kind: WarnForced, Message: "ARCH=any, built because --packages names it (ARCH=any packages are otherwise copied from upstream)"})
 	return true
 }

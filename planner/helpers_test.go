@@ -18,7 +18,19 @@ func pkg(spec string) *alpm.Package { return pkgspec.Must(spec) }
 func repo(name string, specs ...string) *Repo {
 	r := &Repo{Name: name}
 	for _, s := range specs {
-		r.Packages = append(r.Packages, pkg(s))
+		r.Packages = append(r.Packages, pkg(s).Entry())
+	}
+	return r
+}
+
+// tgrepo is repo for the port's side: packages built for x86_64 (the
+// listing default) are aarch64 there, as the planner's arch check wants.
+func tgrepo(name string, specs ...string) *Repo {
+	r := repo(name, specs...)
+	for i := range r.Packages {
+		if r.Packages[i].Arch == "x86_64" {
+			r.Packages[i].Arch = "aarch64"
+		}
 	}
 	return r
 }
@@ -27,7 +39,7 @@ func repo(name string, specs ...string) *Repo {
 func simple(up, tg []string) *Input {
 	return &Input{
 		Arch: "aarch64", UpstreamArch: "x86_64",
-		Repos:    []RepoPair{{Name: "core", Upstream: repo("core", up...), Target: repo("core", tg...), Publish: "core-testing"}},
+		Repos:    []RepoPair{{Name: "core", Upstream: repo("core", up...), Target: tgrepo("core", tg...), Publish: "core-testing"}},
 		BuildEnv: BuildEnv{MakepkgConf: []byte("CARCH=aarch64\n"), PacmanConf: []byte("[core]\n"), Builder: "chroot"},
 	}
 }

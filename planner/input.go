@@ -42,8 +42,9 @@ type Input struct {
 
 // Repo is one repository's snapshot after fetching.
 type Repo struct {
-	Name     string // e.g. "core" or "core-testing"
-	Packages []*alpm.Package
+	Name     string       // e.g. "core" or "core-testing"
+	URL      string       // where it was read from, for errors (credentials stripped)
+	Packages []alpm.Entry // syncdb.ReadIndex gives them; the planner reads them in place
 }
 
 // RepoPair is one Portfile repo block: the upstream repository and the
@@ -152,6 +153,10 @@ type Options struct {
 	Missing       bool     // list upstream pkgbases absent from the target
 	NoCheck       bool     // drop checkdepends and build everything with --nocheck
 	Exclude       []string // extra blacklist globs for this run
+	// AllowDowngrade lets a dependency pull in an upstream pkgbase older
+	// than the target's (and --rebuild-repo include target-newer ones).
+	// Without it such a dependency is a warning: see build.go.
+	AllowDowngrade bool
 
 	// RebuildDependents rebuilds the pkgbases that need these pkgnames or
 	// pkgbases (depends or makedepends, see depgraph.go), for example

@@ -400,7 +400,8 @@ func (w *world) preserveOrder(regular []*base, idx map[string]int32) {
 	for k, b := range chain {
 		b.edges = slices.DeleteFunc(b.edges, func(e Edge) bool {
 			if q, ok := pos[e.To]; ok && q > k {
-				w.warns = append(w.warns, Warning{b.name, fmt.Sprintf("--preserve-order: %s needs %s (%s), which is built later; ignoring that edge", b.name, e.To, e.Relation)})
+				w.warns = append(w.warns, Warning{Pkgbase: b.name, Kind: WarnOrder, Relation: e.Relation, DepKind: e.Kind,
+					Message: fmt.Sprintf("--preserve-order: %s needs %s (%s), which is built later; ignoring that edge", b.name, e.To, e.Relation)})
 				return true
 			}
 			return false
@@ -467,19 +468,30 @@ func (w *world) node(b *base, id string, stage int, action Action) *Node {
 		ID: id, Pkgbase: b.name, Version: b.up.version, Current: b.current,
 		Repo: w.in.Repos[b.up.pair].Name, Publish: w.in.Repos[b.up.pair].Publish,
 		Arch: w.in.Arch, Action: action, Stage: stage, Group: w.in.Overrides[b.name].Group, Nointeg: w.in.Overrides[b.name].Nointeg,
-		Source: b.source, Warnings: slices.Clone(b.warnings),
+		Source: b.source,
+	}
+	for _, wn := range b.warnings {
+		nd.Warnings = append(nd.Warnings, wn.Message)
 	}
 	if b.up.allAny {
 		nd.Arch = "any"
 	}
 	for _, e := range b.up.pkgs {
-		nd.Packages = append(nd.Packages, e.name)
+		nd.Packages = append(nd.Packages, e.Name)
 	}
-	nd.Reasons = slices.Clone(b.reasons)
 	if b.bootstrap {
-		nd.Reasons = slices.Clone(b.initial)
+		// Why a toolchain pkgbase is in a plan at all: --bootstrap; what
+		// made it need work follows.
+		nd.Reasons = append(nd.Reasons, Reason{Kind: ReasonBootstrap, Detail: "--bootstrap builds the build.bootstrap toolchain first"})
 	}
+	nd.Reasons = append(nd.Reasons, b.reasons...)
 	nd.Reason = nd.Reasons[0]
+	if targetNewer(b.current, b.up.version) {
+		nd.Downgrade = true
+		if nd.Action == ActionBuild {
+			nd.Action = ActionDowngrade
+		}
+	}
 	return nd
 }
 

@@ -61,6 +61,7 @@ type Node struct {
 	Stage     int // 0 outside cycles; 1 or 2 inside a two-stage cycle or the bootstrap
 	Cycle     int // 1-based index into Plan.Cycles, 0 when not in a cycle
 	Bootstrap bool
+	Downgrade bool // Version is older than the target's Current
 	Nocheck   bool
 	NocheckBy string // why checks are off, "" when they run
 	Nointeg   bool   // source integrity checks are off (package nointeg)
@@ -163,8 +164,12 @@ type Held struct {
 
 // Warning is a problem that does not stop the plan.
 type Warning struct {
-	Pkgbase string
-	Message string
+	Pkgbase  string
+	Message  string
+	Kind     WarningKind
+	Relation string  // the dependency it is about, as written; "" when none
+	DepKind  DepKind // the kind of that dependency
+	Detail   string  // what Message says beyond the dependency and its pkgbase; the same for every pkgbase with that dependency
 }
 
 // BaseStatus is the state of one pkgbase after the diff.
@@ -210,7 +215,7 @@ func (p *Plan) Status(name string) (BaseStatus, bool) {
 
 // Summary counts a plan's sections.
 type Summary struct {
-	Build, Cycles, Stage1, Blocked, AnySync, TargetNewer, Missing, Held, Warnings int
+	Build, Cycles, Stage1, Blocked, AnySync, TargetNewer, Missing, Held, Warnings, Downgrades int
 }
 
 // Summary returns the counts that the summary line shows.
@@ -221,6 +226,9 @@ func (p *Plan) Summary() Summary {
 	for _, n := range p.Nodes {
 		if n.Stage == 1 && !n.Bootstrap {
 			s.Stage1++
+		}
+		if n.Downgrade && n.Stage <= 1 { // once per pkgbase
+			s.Downgrades++
 		}
 	}
 	return s

@@ -17,11 +17,11 @@ import (
 
 func readDB(t testing.TB, path string) *Repo {
 	t.Helper()
-	db, err := syncdb.ReadFile(path)
+	x, err := syncdb.ReadIndexFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Repo{Name: syncdb.RepoName(path), Packages: db.Packages}
+	return &Repo{Name: x.Name, URL: path, Packages: x.Packages}
 }
 
 // vercmpTool runs pacman's vercmp, which is the reference the planner's
@@ -68,17 +68,18 @@ func TestRealDataOutdated(t *testing.T) {
 	// Independent expectation: versions per pkgbase by vercmp, first repo
 	// wins per pkgname, ARCH=any pkgbases excluded.
 	type side struct {
-		byName map[string]*alpm.Package
-		bases  map[string][]*alpm.Package
+		byName map[string]*alpm.Entry
+		bases  map[string][]*alpm.Entry
 	}
 	load := func(upstream bool) side {
-		s := side{byName: map[string]*alpm.Package{}, bases: map[string][]*alpm.Package{}}
+		s := side{byName: map[string]*alpm.Entry{}, bases: map[string][]*alpm.Entry{}}
 		for _, rp := range in.Repos {
 			r := rp.Target
 			if upstream {
 				r = rp.Upstream
 			}
-			for _, pk := range r.Packages {
+			for i := range r.Packages {
+				pk := &r.Packages[i]
 				if _, ok := s.byName[pk.Name]; !ok {
 					s.byName[pk.Name] = pk
 				}
@@ -90,7 +91,7 @@ func TestRealDataOutdated(t *testing.T) {
 		return s
 	}
 	u, g := load(true), load(false)
-	maxVer := func(list []*alpm.Package) string {
+	maxVer := func(list []*alpm.Entry) string {
 		v := list[0].Version
 		for _, pk := range list[1:] {
 			if pk.Version != v && vercmpTool(t, pk.Version, v) > 0 {
@@ -103,7 +104,7 @@ func TestRealDataOutdated(t *testing.T) {
 	var pairs []pair
 	anyBases := make(map[string]bool)
 	for b, list := range u.bases {
-		allAny := !slices.ContainsFunc(list, func(p *alpm.Package) bool { return p.Arch != "any" })
+		allAny := !slices.ContainsFunc(list, func(p *alpm.Entry) bool { return p.Arch != "any" })
 		if allAny {
 			anyBases[b] = true
 			continue
@@ -112,7 +113,7 @@ func TestRealDataOutdated(t *testing.T) {
 		if tl, ok := g.bases[b]; ok {
 			cur = maxVer(tl)
 		} else {
-			var tl []*alpm.Package
+			var tl []*alpm.Entry
 			for _, pk := range list {
 				if tp, ok := g.byName[pk.Name]; ok {
 					tl = append(tl, tp)
@@ -194,4 +195,59 @@ func TestRealDataOutdated(t *testing.T) {
 		t.Errorf("%d outdated and %d target-newer pkgbases: the corpus pair has more", len(want), len(wantNewer))
 	}
 	t.Logf("%d outdated and %d target-newer pkgbases agree with vercmp (%d compared)", len(want), len(wantNewer), len(pairs))
+}
+
+// TestRealData2022Port is issue 13 on the real 2022 pair, with the default
+// build.bootstrap: qemu's libbpf.so=0-64 must not downgrade the port's
+// libbpf 1.0.1 to upstream's 0.8.1, and gcc and glibc must stay held
+// although libtool and valgrind need their new versions. A target database
+// of the wrong architecture is an error.
+func TestRealData2022Port(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	up := filepath.Join(corpus, "syncdb", "x86_64-2022-09-12")
+	tg := filepath.Join(corpus, "syncdb", "aarch64-2022-11-19-alarm")
+	mk := func() *Input {
+		in := &Input{Arch: "aarch64", UpstreamArch: "x86_64", BuildEnv: BuildEnv{Builder: "chroot"},
+			Bootstrap: []string{"linux-api-headers", "glibc", "binutils", "gcc"}}
+		for _, name := range []string{"core", "extra"} {
+			in.Repos = append(in.Repos, RepoPair{Name: name, Upstream: readDB(t, filepath.Join(up, name+".db.tar.gz")),
+				Target: readDB(t, filepath.Join(tg, name+".db")), Publish: name})
+		}
+		return in
+	}
+	p := mustBuild(t, mk())
+	for _, base := range []string{"libbpf", "gcc", "glibc", "binutils"} {
+		if len(p.NodesOf(base)) > 0 {
+			t.Errorf("%s is in the plan: %+v", base, p.NodesOf(base)[0].Reasons)
+		}
+	}
+	w := warningOf(p, "qemu", WarnDowngrade)
+	if w == nil || w.Relation != "libbpf.so=0-64" || !strings.Contains(w.Message, "older than the target's 1.0.1-1") {
+		t.Errorf("qemu's libbpf warning: %+v", w)
+	}
+	var held []string
+	for _, h := range p.Held {
+		held = append(held, h.Pkgbase)
+	}
+	if !slices.Equal(held, []string{"binutils", "gcc", "glibc"}) {
+		t.Errorf("held %v", held)
+	}
+	if w := warningOf(p, "libtool", WarnHeld); w == nil || w.Relation != "gcc>=12.2.0" {
+		t.Errorf("libtool's held warning: %+v", w)
+	}
+	t.Logf("%d builds, %d warnings, held %v", len(p.Nodes), len(p.Warnings), held)
+
+	in := mk()
+	in.Options.AllowDowngrade = true
+	p = mustBuild(t, in)
+	if n := p.NodesOf("libbpf"); len(n) != 1 || !n[0].Downgrade || n[0].Current != "1.0.1-1" || n[0].Version != "0.8.1-1" {
+		t.Errorf("--allow-downgrade: libbpf %+v", n)
+	}
+
+	in = mk()
+	in.Repos[0].Target = readDB(t, filepath.Join(up, "core.db.tar.gz")) // the slip: upstream's core as the target's
+	in.Repos[0].Target.URL = "https://port.example/core/os/aarch64/core.db"
+	if _, err := Build(in); err == nil || !strings.Contains(err.Error(), "repository core (target, https://port.example/core/os/aarch64/core.db):") {
+		t.Errorf("x86_64 target: %v", err)
+	}
 }

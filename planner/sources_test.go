@@ -35,6 +35,24 @@ func TestWithSourcesEqualsBuild(t *testing.T) {
 			t.Fatalf("WithSources modified its input plan: %s has a source", n.ID)
 		}
 	}
+	// A draft (no hashes) gives the same plan once WithSources hashes it.
+	in.Sources = nil
+	draft, err := Draft(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range draft.Nodes {
+		if n.Hash != "" || n.HashInputs != nil {
+			t.Fatalf("draft node %s is hashed", n.ID)
+		}
+	}
+	fromDraft, err := WithSources(draft, srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromDraft.Nodes, want.Nodes) {
+		t.Fatalf("WithSources of a draft differs from Build with the sources")
+	}
 	if _, err := WithSources(first, map[string]Source{"a": {Recipe: &Recipe{}}}); err == nil {
 		t.Fatal("a source with a recipe was accepted")
 	}

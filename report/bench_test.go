@@ -20,11 +20,11 @@ func BenchmarkRender(b *testing.B) {
 	dir := filepath.Join(testutil.Corpus(b), "syncdb")
 	in := &planner.Input{Arch: "aarch64", UpstreamArch: "x86_64", Options: planner.Options{RebuildRepos: []string{"core", "extra"}}}
 	for _, r := range []string{"core", "extra"} {
-		up, err := syncdb.ReadFile(filepath.Join(dir, "x86_64-2022-09-12", r+".db.tar.gz"))
+		up, err := syncdb.ReadIndexFile(filepath.Join(dir, "x86_64-2022-09-12", r+".db.tar.gz"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		tg, err := syncdb.ReadFile(filepath.Join(dir, "aarch64-2022-11-19-alarm", r+".db"))
+		tg, err := syncdb.ReadIndexFile(filepath.Join(dir, "aarch64-2022-11-19-alarm", r+".db"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -48,14 +48,14 @@ func fixtureInput() *planner.Input {
 			}
 			p.Version = "0.1-1"
 			p.Arch = "aarch64"
-			r.Packages = append(r.Packages, p)
+			r.Packages = append(r.Packages, p.Entry())
 		}
 		return r
 	}
 	upOf := func(name string, specs []string) *planner.Repo {
 		r := &planner.Repo{Name: name}
 		for _, s := range specs {
-			r.Packages = append(r.Packages, pkgspec.Must(s))
+			r.Packages = append(r.Packages, pkgspec.Must(s).Entry())
 		}
 		return r
 	}

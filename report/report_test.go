@@ -21,8 +21,8 @@ func TestGanttLanesAndCriticalPath(t *testing.T) {
 	// c needs a and b; d needs nothing. a and b and d start together; c
 	// starts when b (the later of its dependencies) is done.
 	in := &planner.Input{Arch: "aarch64", Repos: []planner.RepoPair{{Name: "core",
-		Upstream: &planner.Repo{Name: "core", Packages: []*alpm.Package{
-			pkgspec.Must("a 2-1"), pkgspec.Must("b 2-1"), pkgspec.Must("c 2-1 d=a,b"), pkgspec.Must("d 2-1"),
+		Upstream: &planner.Repo{Name: "core", Packages: []alpm.Entry{
+			pkgspec.Must("a 2-1").Entry(), pkgspec.Must("b 2-1").Entry(), pkgspec.Must("c 2-1 d=a,b").Entry(), pkgspec.Must("d 2-1").Entry(),
 		}},
 		Target: &planner.Repo{Name: "core"},
 	}}}

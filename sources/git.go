@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"regexp"
@@ -43,6 +44,24 @@ func (e *cmdError) Unwrap() error { return e.err }
 // whether local file transport must be allowed, and it is stripped of
 // credentials in any error or log line.
 func (r *Resolver) git(ctx context.Context, dir, remote string, args ...string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := r.gitTo(ctx, dir, remote, &stdout, args...)
+	return stdout.Bytes(), err
+}
+
+// gitTo is git with the command's stdout streamed to w. A remote whose
+// host stopped answering in this Resolve call is not asked (see
+// unreachable.go).
+func (r *Resolver) gitTo(ctx context.Context, dir, remote string, w io.Writer, args ...string) (err error) {
+	h := hostsOf(ctx)
+	if err := h.check(remote); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			h.record(remote, err)
+		}
+	}()
 	var argv []string
 	if remote != "" && isLocalURL(remote) {
 		// protocol.file.allow defaults to "user", which git withholds from
@@ -61,7 +80,7 @@ func (r *Resolver) git(ctx context.Context, dir, remote string, args ...string) 
 	if os.Getenv("GIT_SSH_COMMAND") == "" {
 		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes")
 	}
-	return r.run(ctx, r.gitTimeout(), dir, env, "git", argv...)
+	return r.runTo(ctx, r.gitTimeout(), dir, env, w, "git", argv...)
 }
 
 func (r *Resolver) gitTimeout() time.Duration {
@@ -76,11 +95,18 @@ func (r *Resolver) gitTimeout() time.Duration {
 // returns its stdout; on failure the error holds the command (with
 // credentials stripped) and the tail of its stderr.
 func (r *Resolver) run(ctx context.Context, timeout time.Duration, dir string, env []string, name string, args ...string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := r.runTo(ctx, timeout, dir, env, &stdout, name, args...)
+	return stdout.Bytes(), err
+}
+
+// runTo is run with the command's stdout streamed to w.
+func (r *Resolver) runTo(ctx context.Context, timeout time.Duration, dir string, env []string, w io.Writer, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	start := time.Now()
-	_, err := proc.Run(ctx, proc.Command{Dir: dir, Env: env, Args: append([]string{name}, args...), Stdout: &stdout}, &stderr)
+	_, err := proc.Run(ctx, proc.Command{Dir: dir, Env: env, Args: append([]string{name}, args...), Stdout: w}, &stderr)
 	shown := append([]string{name}, redactArgs(args)...)
 	r.log().Debug("exec", "argv", strings.Join(shown, " "), "dir", dir, "elapsed", time.Since(start), "err", err)
 	if err != nil {
@@ -90,9 +116,9 @@ func (r *Resolver) run(ctx context.Context, timeout time.Duration, dir string, e
 		case ctx.Err() != nil:
 			err = ctx.Err()
 		}
-		return stdout.Bytes(), &cmdError{argv: shown, err: err, stderr: redactText(stderrTail(stderr.Bytes()))}
+		return &cmdError{argv: shown, err: err, stderr: redactText(stderrTail(stderr.Bytes()))}
 	}
-	return stdout.Bytes(), nil
+	return nil
 }
 
 // stderrTail keeps the last lines of git's stderr: the first lines are

@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/portmake/portmake/alpm/srcinfo"
 )
@@ -20,14 +21,15 @@ const defaultBuildUser = "builder"
 
 // localSrcinfo reads dir/.SRCINFO, or asks makepkg to print one. A
 // .SRCINFO that exists is trusted as it is (it is what the AUR and most
-// tooling read too), but one older than its PKGBUILD is worth a warning.
+// tooling read too), but one that disagrees with what its PKGBUILD plainly
+// says is worth a warning (see stale.go).
 func (r *Resolver) localSrcinfo(ctx context.Context, dir string) (*srcinfo.Srcinfo, error) {
 	path := filepath.Join(dir, ".SRCINFO")
 	si, err := srcinfo.ParseFile(path)
 	if err == nil {
-		if s, err1 := os.Stat(path); err1 == nil {
-			if p, err2 := os.Stat(filepath.Join(dir, "PKGBUILD")); err2 == nil && p.ModTime().After(s.ModTime()) {
-				r.log().Warn(".SRCINFO is older than PKGBUILD; it may be stale (run makepkg --printsrcinfo > .SRCINFO)", "dir", dir)
+		if pkgbuild, err := os.ReadFile(filepath.Join(dir, "PKGBUILD")); err == nil {
+			if drift := srcinfoDrift(pkgbuild, si); len(drift) > 0 {
+				r.log().Warn(".SRCINFO is stale: "+strings.Join(drift, "; ")+" (run makepkg --printsrcinfo > .SRCINFO)", "dir", dir)
 			}
 		}
 		return si, nil

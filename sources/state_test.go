@@ -3,6 +3,7 @@ package sources
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -236,5 +237,37 @@ func TestStateMemoRoundTrip(t *testing.T) {
 	}
 	if _, err := readStateMemo(filepath.Join(dir, "state-old-core-x86_64.gob")); err == nil {
 		t.Fatal("a missing memo read without error")
+	}
+}
+
+// TestStateHeadSkipsFetch: told the state remote's HEAD, a clone already
+// there is read without running git to fetch; a clone behind it is
+// fetched.
+func TestStateHeadSkipsFetch(t *testing.T) {
+	root := t.TempDir()
+	st := newRemote(t, filepath.Join(root, "state.git"))
+	head := st.commit(map[string]string{"core-x86_64/zstd": "zstd 1.5.6-1 1.5.6-1 " + strings.Repeat("a", 40) + "\n"})
+	r := &Resolver{Packaging: "file://" + root + "/{project}.git", State: st.bare, StateRepos: []string{"core-x86_64"},
+		CacheDir: filepath.Join(root, "cache"), Log: testLogger(t)}
+	req := []Request{{Pkgbase: "zstd", Version: "1.5.6-1"}}
+	if out, err := r.Resolve(context.Background(), req); err != nil || out[0].Commit != strings.Repeat("a", 40) {
+		t.Fatalf("first resolve: %+v, %v", out, err)
+	}
+	calls := countGit(t)
+	r.StateHead = head
+	if out, err := r.Resolve(context.Background(), req); err != nil || out[0].Commit != strings.Repeat("a", 40) {
+		t.Fatalf("second resolve: %+v, %v", out, err)
+	}
+	if n := calls(); n != 0 {
+		t.Errorf("git ran %d times for a clone at the remote's HEAD", n)
+	}
+	newHead := st.commit(map[string]string{"core-x86_64/zstd": "zstd 1.5.7-1 1.5.7-1 " + strings.Repeat("b", 40) + "\n"})
+	r.StateHead = newHead
+	out, err := r.Resolve(context.Background(), []Request{{Pkgbase: "zstd", Version: "1.5.7-1"}})
+	if err != nil || out[0].Commit != strings.Repeat("b", 40) {
+		t.Fatalf("after the remote moved: %+v, %v", out, err)
+	}
+	if calls() == 0 {
+		t.Error("a clone behind the remote was not fetched")
 	}
 }

@@ -250,12 +250,12 @@ func BenchmarkParseDesc(b *testing.B) {
 		b.Fatal(err)
 	}
 	data := []byte(desc)
-	var ps descParser
+	ps := descParser{line: DefaultLimits.Line}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
 		var pkg alpm.Package
-		if err := ps.parse(string(data), &pkg); err != nil {
+		if err := ps.parse(string(data), &pkgSink{p: &pkg}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,27 +4,40 @@ package syncdb
 // files (alpm-repo-desc(5) v1 and v2, alpm-repo-files(5)).
 //
 // The layout is simple: a "%KEY%" header line, its values one per line, and
-// a blank line (or, per the spec, the next header) that ends the section. libalpm reads it loosely: a scalar
-// takes exactly the next line, a list takes every line up to the next blank
-// one, and anything it does not know it skips. We read the same layout but
-// are stricter where looseness would hide a broken file:
+// a blank line that ends the section. The parser reads it the way libalpm
+// (pacman 6.0.2, sync_db_read) does, line by line, so that it agrees with
+// pacman on every file repo-add can write:
 //
-//   - a line outside any section that is not a "%KEY%" header is an error
-//     (libalpm would silently treat it as an unknown key);
+//   - a list section (%DEPENDS%, %PROVIDES%, %FILES%, ...) takes every line
+//     up to the next blank one, whatever it looks like: a dependency named
+//     "%VERSION%" is a dependency, not a header;
+//   - a scalar section (%NAME%, %DESC%, ...) takes exactly the next line,
+//     even a blank one or one that looks like a header;
+//   - a line that is not a header libalpm knows is skipped. A "%KEY%" header
+//     it does not know is kept, with its values up to the next blank line or
+//     header, in Package.Extra (pacman skips those lines too, so nothing is
+//     read differently; the fields survive a round trip).
+//
+// Where repo-add cannot produce a file, the parser is stricter than libalpm,
+// because looseness there would hide a broken or hostile file:
+//
 //   - a scalar section with more than one value, or a scalar that appears
 //     twice in one file, is an error;
 //   - %CSIZE%, %ISIZE% and %BUILDDATE% must be non-negative decimal numbers;
 //   - %NAME% must be a valid package name and %VERSION% a full version
-//     (pkgver-pkgrel).
+//     (pkgver-pkgrel);
+//   - a line longer than Limits.Line is an error (libalpm's own limit is
+//     512 KiB).
 //
-// Like libalpm, lines are split on '\n' only: a CRLF file does not parse,
-// because pacman does not read it either.
+// Like libalpm, lines are split on '\n' only: a CRLF file does not parse
+// (its "%NAME%\r" is no header), because pacman does not read it either.
 //
 // Speed matters here (a full x86_64 database has 14,000+ entries), so the
-// parser makes one string of the whole file and hands out substrings of it
-// for every value, and puts all list values of a file into one backing
+// full parser makes one string of the whole file and hands out substrings of
+// it for every value, and puts all list values of a file into one backing
 // array. A parsed Package therefore keeps its desc text alive, which costs
-// nothing extra: the values are most of that text.
+// nothing extra: the values are most of that text. The index parser (see
+// index.go) keeps nothing of the text: it interns the few fields it needs.
 
 import (
 	"fmt"
@@ -42,17 +55,17 @@ import (
 // Errors name the line.
 func ParseDesc(data []byte, p *alpm.Package) error {
 	var ps descParser
-	return ps.parse(string(data), p)
+	ps.line = DefaultLimits.Line
+	return ps.parse(string(data), &pkgSink{p: p})
 }
 
-// descParser holds scratch space reused from one file to the next.
-type descParser struct {
-	lines []string
-}
+// section is a header libalpm knows.
+type section uint8
 
-// Scalar sections, as bits, to refuse a scalar given twice in one file.
 const (
-	secFilename = 1 << iota
+	secNone section = iota
+	// Scalars; their bits in a seen mask refuse a scalar given twice.
+	secFilename
 	secName
 	secBase
 	secVersion
@@ -66,11 +79,119 @@ const (
 	secArch
 	secBuildDate
 	secPackager
+	// Lists.
+	secGroups
+	secLicense
+	secReplaces
+	secConflicts
+	secProvides
+	secDepends
+	secOptDepends
+	secMakeDepends
+	secCheckDepends
+	secData
+	secFiles
 )
 
-func (ps *descParser) parse(s string, p *alpm.Package) error {
-	// Split into lines first: it tells how many values the file holds, so
-	// that every list of this file can share one allocation.
+// lookup returns the section of a header line, or secNone.
+func lookup(l string) section {
+	if len(l) < 3 || l[0] != '%' {
+		return secNone
+	}
+	switch l {
+	case "%FILENAME%":
+		return secFilename
+	case "%NAME%":
+		return secName
+	case "%BASE%":
+		return secBase
+	case "%VERSION%":
+		return secVersion
+	case "%DESC%":
+		return secDesc
+	case "%CSIZE%":
+		return secCSize
+	case "%ISIZE%":
+		return secISize
+	case "%MD5SUM%":
+		return secMD5
+	case "%SHA256SUM%":
+		return secSHA256
+	case "%PGPSIG%":
+		return secPGPSig
+	case "%URL%":
+		return secURL
+	case "%ARCH%":
+		return secArch
+	case "%BUILDDATE%":
+		return secBuildDate
+	case "%PACKAGER%":
+		return secPackager
+	case "%GROUPS%":
+		return secGroups
+	case "%LICENSE%":
+		return secLicense
+	case "%REPLACES%":
+		return secReplaces
+	case "%CONFLICTS%":
+		return secConflicts
+	case "%PROVIDES%":
+		return secProvides
+	case "%DEPENDS%":
+		return secDepends
+	case "%OPTDEPENDS%":
+		return secOptDepends
+	case "%MAKEDEPENDS%":
+		return secMakeDepends
+	case "%CHECKDEPENDS%":
+		return secCheckDepends
+	case "%DATA%":
+		return secData
+	case "%FILES%":
+		return secFiles
+	}
+	return secNone
+}
+
+func (s section) scalar() bool { return s >= secFilename && s <= secPackager }
+
+// sink receives what the parser read and checked.
+type sink interface {
+	// setScalar stores a scalar; n is its value for the numeric ones.
+	setScalar(s section, v string, n int64)
+	// addList appends the values of a list section. vals is only valid
+	// during the call.
+	addList(s section, vals []string)
+	// addExtra appends an unknown section. vals is only valid during the
+	// call.
+	addExtra(key string, vals []string)
+}
+
+// descParser holds scratch space reused from one file to the next.
+type descParser struct {
+	lines  []string
+	line   int // the longest line allowed
+	values int // non-empty lines parsed so far, in every file
+}
+
+// parseCounted is parse for a database's reader: it also counts the
+// values of every file it parsed, and refuses to go past max of them.
+func (ps *descParser) parseCounted(s string, out sink, max int) error {
+	if err := ps.parse(s, out); err != nil {
+		return err
+	}
+	for _, l := range ps.lines {
+		if l != "" {
+			ps.values++
+		}
+	}
+	if ps.values > max {
+		return fmt.Errorf("more than %d values in the database, the limit for a sync database", max)
+	}
+	return nil
+}
+
+func (ps *descParser) parse(s string, out sink) error {
 	lines := ps.lines[:0]
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '\n')
@@ -83,44 +204,67 @@ func (ps *descParser) parse(s string, p *alpm.Package) error {
 	}
 	ps.lines = lines
 
-	nvalues := 0
-	for _, l := range lines {
-		if l != "" {
-			nvalues++
-		}
-	}
-	arena := make([]string, 0, nvalues)
-
 	var seen uint32
 	for i := 0; i < len(lines); {
 		header := lines[i]
-		if header == "" {
-			i++
+		lineno := i + 1
+		i++
+		if len(header) > ps.line {
+			return fmt.Errorf("line %d: %d bytes, more than the %s a line may have", lineno, len(header), size(int64(ps.line)))
+		}
+		sec := lookup(header)
+		switch {
+		case header == "":
+			continue
+		case sec == secNone && !isHeader(header):
+			// libalpm skips lines it does not know.
+			continue
+		case sec == secNone:
+			start := i
+			for i < len(lines) && lines[i] != "" && !isHeader(lines[i]) {
+				i++
+			}
+			if err := ps.checkLines(lines[start:i], start); err != nil {
+				return err
+			}
+			out.addExtra(header[1:len(header)-1], lines[start:i])
 			continue
 		}
-		lineno := i + 1
-		if !isHeader(header) {
-			return fmt.Errorf("line %d: %q is outside any section (want a %%KEY%% header)", lineno, clip(header))
-		}
-		i++
-		start := len(arena)
-		if isScalar(header) && i < len(lines) && lines[i] != "" {
+		var vals []string
+		if sec.scalar() {
 			// libalpm takes the line after a scalar header as its value
-			// whatever it looks like, even "%FOO%".
-			arena = append(arena, lines[i])
-			i++
+			// whatever it looks like, even "%FOO%" or a blank line.
+			start := i
+			if i < len(lines) {
+				i++
+			}
+			for i < len(lines) && lines[i] != "" && !isHeader(lines[i]) {
+				i++
+			}
+			vals = lines[start:i]
+		} else {
+			start := i
+			for i < len(lines) && lines[i] != "" {
+				i++
+			}
+			vals = lines[start:i]
 		}
-		// A section ends at a blank line or, as the spec allows, at the
-		// next header.
-		for i < len(lines) && lines[i] != "" && !isHeader(lines[i]) {
-			arena = append(arena, lines[i])
-			i++
+		if err := ps.checkLines(vals, lineno); err != nil {
+			return err
 		}
-		// A full slice expression, so that appending to one list can never
-		// overwrite the next list in the shared arena.
-		vals := arena[start:len(arena):len(arena)]
-		if err := ps.section(header, vals, p, &seen); err != nil {
+		if err := ps.section(sec, header, vals, out, &seen); err != nil {
 			return fmt.Errorf("line %d: %s", lineno, err)
+		}
+	}
+	return nil
+}
+
+// checkLines refuses a line longer than the limit; lines start at line
+// number first+1.
+func (ps *descParser) checkLines(vals []string, first int) error {
+	for k, v := range vals {
+		if len(v) > ps.line {
+			return fmt.Errorf("line %d: %d bytes, more than the %s a line may have", first+k+1, len(v), size(int64(ps.line)))
 		}
 	}
 	return nil
@@ -141,90 +285,147 @@ func isHeader(l string) bool {
 	return true
 }
 
-// isScalar reports whether header is a section with a single value.
-func isScalar(header string) bool {
-	switch header {
-	case "%FILENAME%", "%NAME%", "%BASE%", "%VERSION%", "%DESC%", "%CSIZE%", "%ISIZE%",
-		"%MD5SUM%", "%SHA256SUM%", "%PGPSIG%", "%URL%", "%ARCH%", "%BUILDDATE%", "%PACKAGER%":
-		return true
+func (ps *descParser) section(sec section, header string, vals []string, out sink, seen *uint32) error {
+	if !sec.scalar() {
+		out.addList(sec, vals)
+		return nil
 	}
-	return false
-}
-
-func (ps *descParser) section(header string, vals []string, p *alpm.Package, seen *uint32) error {
-	switch header {
-	case "%FILENAME%":
-		return scalar(header, vals, secFilename, seen, &p.Filename)
-	case "%NAME%":
-		if err := scalar(header, vals, secName, seen, &p.Name); err != nil {
-			return err
-		}
-		if err := alpm.CheckName(p.Name); err != nil {
+	bit := uint32(1) << sec
+	if *seen&bit != 0 {
+		return fmt.Errorf("%s given twice", header)
+	}
+	*seen |= bit
+	var v string
+	switch len(vals) {
+	case 0:
+	case 1:
+		v = vals[0]
+	default:
+		return fmt.Errorf("%s has %d values, want 1 (%q, %q, ...)", header, len(vals), clip(vals[0]), clip(vals[1]))
+	}
+	var n int64
+	switch sec {
+	case secName:
+		if err := alpm.CheckName(v); err != nil {
 			return fmt.Errorf("%s: %w", header, err)
 		}
-	case "%BASE%":
-		if err := scalar(header, vals, secBase, seen, &p.Base); err != nil {
+	case secBase:
+		if v != "" && !alpm.ValidName(v) {
+			return fmt.Errorf("%s: invalid package base %q", header, clip(v))
+		}
+	case secVersion:
+		if err := checkVersion(v); err != nil {
 			return err
 		}
-		if p.Base != "" && !alpm.ValidName(p.Base) {
-			return fmt.Errorf("%s: invalid package base %q", header, clip(p.Base))
+	case secCSize, secISize, secBuildDate:
+		var err error
+		n, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || v[0] == '+' {
+			return fmt.Errorf("%s: %q is not a non-negative decimal number", header, clip(v))
 		}
-	case "%VERSION%":
-		if err := scalar(header, vals, secVersion, seen, &p.Version); err != nil {
-			return err
-		}
-		return checkVersion(p.Version)
-	case "%DESC%":
-		return scalar(header, vals, secDesc, seen, &p.Desc)
-	case "%CSIZE%":
-		return number(header, vals, secCSize, seen, &p.CSize)
-	case "%ISIZE%":
-		return number(header, vals, secISize, seen, &p.ISize)
-	case "%MD5SUM%":
-		return scalar(header, vals, secMD5, seen, &p.MD5Sum)
-	case "%SHA256SUM%":
-		return scalar(header, vals, secSHA256, seen, &p.SHA256Sum)
-	case "%PGPSIG%":
-		return scalar(header, vals, secPGPSig, seen, &p.PGPSig)
-	case "%URL%":
-		return scalar(header, vals, secURL, seen, &p.URL)
-	case "%ARCH%":
-		return scalar(header, vals, secArch, seen, &p.Arch)
-	case "%BUILDDATE%":
-		return number(header, vals, secBuildDate, seen, &p.BuildDate)
-	case "%PACKAGER%":
-		return scalar(header, vals, secPackager, seen, &p.Packager)
-	case "%GROUPS%":
-		p.Groups = merge(p.Groups, vals)
-	case "%LICENSE%":
-		p.License = merge(p.License, vals)
-	case "%REPLACES%":
-		p.Replaces = merge(p.Replaces, vals)
-	case "%CONFLICTS%":
-		p.Conflicts = merge(p.Conflicts, vals)
-	case "%PROVIDES%":
-		p.Provides = merge(p.Provides, vals)
-	case "%DEPENDS%":
-		p.Depends = merge(p.Depends, vals)
-	case "%OPTDEPENDS%":
-		p.OptDepends = merge(p.OptDepends, vals)
-	case "%MAKEDEPENDS%":
-		p.MakeDepends = merge(p.MakeDepends, vals)
-	case "%CHECKDEPENDS%":
-		p.CheckDepends = merge(p.CheckDepends, vals)
-	case "%DATA%":
-		p.Data = merge(p.Data, vals)
-	case "%FILES%":
-		// A package without files still has a (empty) list once a files
-		// file was read: nil means "not read".
-		p.Files = merge(p.Files, vals)
-		if p.Files == nil {
-			p.Files = []string{}
-		}
-	default:
-		p.Extra = append(p.Extra, alpm.Field{Key: header[1 : len(header)-1], Values: vals})
 	}
+	out.setScalar(sec, v, n)
 	return nil
+}
+
+// pkgSink fills a full Package. List values are copied into one arena per
+// file, so that the parser's scratch lines can be reused.
+type pkgSink struct {
+	p     *alpm.Package
+	arena []string
+}
+
+func (k *pkgSink) setScalar(s section, v string, n int64) {
+	p := k.p
+	switch s {
+	case secFilename:
+		p.Filename = v
+	case secName:
+		p.Name = v
+	case secBase:
+		p.Base = v
+	case secVersion:
+		p.Version = v
+	case secDesc:
+		p.Desc = v
+	case secCSize:
+		p.CSize = n
+	case secISize:
+		p.ISize = n
+	case secMD5:
+		p.MD5Sum = v
+	case secSHA256:
+		p.SHA256Sum = v
+	case secPGPSig:
+		p.PGPSig = v
+	case secURL:
+		p.URL = v
+	case secArch:
+		p.Arch = v
+	case secBuildDate:
+		p.BuildDate = n
+	case secPackager:
+		p.Packager = v
+	}
+}
+
+// keep copies vals into the arena and returns them with a capped
+// capacity, so that appending to one list never overwrites the next.
+func (k *pkgSink) keep(vals []string) []string {
+	if len(vals) == 0 {
+		return nil
+	}
+	if cap(k.arena)-len(k.arena) < len(vals) {
+		k.arena = make([]string, 0, max(64, 2*len(vals)))
+	}
+	start := len(k.arena)
+	k.arena = append(k.arena, vals...)
+	return k.arena[start:len(k.arena):len(k.arena)]
+}
+
+func (k *pkgSink) addList(s section, vals []string) {
+	l := listField(k.p, s)
+	*l = merge(*l, k.keep(vals))
+	// A package without files still has a (empty) list once a files file
+	// was read: nil means "not read".
+	if s == secFiles && *l == nil {
+		*l = []string{}
+	}
+}
+
+// listField returns the field of p that list section s fills.
+func listField(p *alpm.Package, s section) *[]string {
+	switch s {
+	case secGroups:
+		return &p.Groups
+	case secLicense:
+		return &p.License
+	case secReplaces:
+		return &p.Replaces
+	case secConflicts:
+		return &p.Conflicts
+	case secProvides:
+		return &p.Provides
+	case secDepends:
+		return &p.Depends
+	case secOptDepends:
+		return &p.OptDepends
+	case secMakeDepends:
+		return &p.MakeDepends
+	case secCheckDepends:
+		return &p.CheckDepends
+	case secData:
+		return &p.Data
+	}
+	return &p.Files
+}
+
+func (k *pkgSink) addExtra(key string, vals []string) {
+	v := k.keep(vals)
+	if v == nil {
+		v = []string{}
+	}
+	k.p.Extra = append(k.p.Extra, alpm.Field{Key: key, Values: v})
 }
 
 // merge appends vals to list without copying when list is still empty.
@@ -236,38 +437,6 @@ func merge(list, vals []string) []string {
 		return vals
 	}
 	return append(list, vals...)
-}
-
-// scalar stores the single value of a scalar section. An empty section
-// stores "" (libalpm reads the blank line as the value); two values, or the
-// section twice in one file, is an error.
-func scalar(header string, vals []string, bit uint32, seen *uint32, dst *string) error {
-	if *seen&bit != 0 {
-		return fmt.Errorf("%s given twice", header)
-	}
-	*seen |= bit
-	switch len(vals) {
-	case 0:
-		*dst = ""
-	case 1:
-		*dst = vals[0]
-	default:
-		return fmt.Errorf("%s has %d values, want 1 (%q, %q, ...)", header, len(vals), clip(vals[0]), clip(vals[1]))
-	}
-	return nil
-}
-
-func number(header string, vals []string, bit uint32, seen *uint32, dst *int64) error {
-	var s string
-	if err := scalar(header, vals, bit, seen, &s); err != nil {
-		return err
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || s[0] == '+' {
-		return fmt.Errorf("%s: %q is not a non-negative decimal number", header, clip(s))
-	}
-	*dst = n
-	return nil
 }
 
 // checkVersion accepts a full version, [epoch:]pkgver-pkgrel, made of

@@ -136,8 +136,27 @@ func TestParseDesc(t *testing.T) {
 			}},
 		{name: "no trailing newline", in: "%NAME%\nfoo\n\n%DEPENDS%\na\nb",
 			check: func(p *alpm.Package) bool { return reflect.DeepEqual(p.Depends, []string{"a", "b"}) }},
-		{name: "header ends a section without a blank line", in: "%NAME%\nfoo\n%DEPENDS%\na\n%CONFLICTS%\nb\n",
-			check: func(p *alpm.Package) bool { return p.Name == "foo" && p.Depends[0] == "a" && p.Conflicts[0] == "b" }},
+		// libalpm reads a list up to the blank line, whatever the lines
+		// look like; a scalar takes the next line only.
+		{name: "a list ends at a blank line only", in: "%NAME%\nfoo\n%DEPENDS%\na\n%CONFLICTS%\nb\n",
+			check: func(p *alpm.Package) bool {
+				return p.Name == "foo" && reflect.DeepEqual(p.Depends, []string{"a", "%CONFLICTS%", "b"}) && p.Conflicts == nil
+			}},
+		{name: "dependency named like a header", in: "%NAME%\nfoo\n\n%DEPENDS%\n%VERSION%\nbar\n\n%VERSION%\n1-1\n",
+			check: func(p *alpm.Package) bool {
+				return reflect.DeepEqual(p.Depends, []string{"%VERSION%", "bar"}) && p.Version == "1-1"
+			}},
+		{name: "provide named like its own header", in: "%PROVIDES%\n%PROVIDES%\nfoo\n\n",
+			check: func(p *alpm.Package) bool { return reflect.DeepEqual(p.Provides, []string{"%PROVIDES%", "foo"}) }},
+		{name: "empty value ends a list, the rest is skipped", in: "%DEPENDS%\na\n\nb\n\n%NAME%\nfoo\n",
+			check: func(p *alpm.Package) bool { return reflect.DeepEqual(p.Depends, []string{"a"}) && p.Name == "foo" }},
+		{name: "known header inside an unknown section", in: "%ZED%\n%DESC%\nx\n",
+			check: func(p *alpm.Package) bool {
+				return p.Desc == "x" && reflect.DeepEqual(p.Extra, []alpm.Field{{Key: "ZED", Values: []string{}}})
+			}},
+		{name: "stray value skipped", in: "foo\n%NAME%\nfoo\n", check: func(p *alpm.Package) bool { return p.Name == "foo" }},
+		{name: "lowercase header skipped", in: "%name%\nfoo\n", check: func(p *alpm.Package) bool { return reflect.DeepEqual(*p, alpm.Package{}) }},
+		{name: "CRLF header skipped", in: "%NAME%\r\nfoo\r\n", check: func(p *alpm.Package) bool { return reflect.DeepEqual(*p, alpm.Package{}) }},
 		{name: "scalar value that looks like a header", in: "%DESC%\n%FOO%\n",
 			check: func(p *alpm.Package) bool { return p.Desc == "%FOO%" && p.Extra == nil }},
 		{name: "empty scalar", in: "%DESC%\n\n%URL%\n",
@@ -151,9 +170,6 @@ func TestParseDesc(t *testing.T) {
 		{name: "epoch and dotted pkgrel", in: "%VERSION%\n2:1.0-5.1\n",
 			check: func(p *alpm.Package) bool { return p.Version == "2:1.0-5.1" }},
 
-		{name: "stray value", in: "foo\n%NAME%\nfoo\n", wantErr: `line 1: "foo" is outside any section`},
-		{name: "lowercase header", in: "%name%\nfoo\n", wantErr: `line 1: "%name%" is outside any section`},
-		{name: "CRLF", in: "%NAME%\r\nfoo\r\n", wantErr: `line 1: "%NAME%\r" is outside any section`},
 		{name: "scalar twice", in: "%CSIZE%\n1\n\n%CSIZE%\n1\n", wantErr: "line 4: %CSIZE% given twice"},
 		{name: "scalar with two values", in: "%NAME%\nfoo\nbar\n", wantErr: `line 1: %NAME% has 2 values, want 1 ("foo", "bar", ...)`},
 		{name: "bad number", in: "%ISIZE%\n-5\n", wantErr: `line 1: %ISIZE%: "-5" is not a non-negative decimal number`},
@@ -166,6 +182,7 @@ func TestParseDesc(t *testing.T) {
 		{name: "version without pkgrel", in: "%VERSION%\n1.0\n", wantErr: `line 1: %VERSION% "1.0" is not a full version`},
 		{name: "version with space", in: "%VERSION%\n1.0 -1\n", wantErr: `line 1: %VERSION% "1.0 -1": character ' ' is not allowed`},
 		{name: "version with slash", in: "%VERSION%\n1/0-1\n", wantErr: `character '/' is not allowed`},
+		{name: "line over the limit", in: "%DEPENDS%\na\n" + strings.Repeat("x", 512<<10+1) + "\n", wantErr: "line 3: 524289 bytes, more than the 512 KiB a line may have"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +74,24 @@ func FuzzRead(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		db, err := Read(bytes.NewReader(data), "fuzz.db")
+		// The index reader accepts and refuses the same databases, and
+		// keeps what Read reads.
+		x, xerr := ReadIndex(bytes.NewReader(data), "fuzz.db", Limits{})
+		switch {
+		case (err == nil) != (xerr == nil):
+			t.Fatalf("Read: %v; ReadIndex: %v", err, xerr)
+		case err != nil && err.Error() != xerr.Error():
+			t.Errorf("errors differ:\nRead      %v\nReadIndex %v", err, xerr)
+		case err == nil:
+			if len(x.Packages) != len(db.Packages) {
+				t.Fatalf("%d packages in the index, %d in the database", len(x.Packages), len(db.Packages))
+			}
+			for i, p := range db.Packages {
+				if !reflect.DeepEqual(indexView(p.Entry()), indexView(x.Packages[i])) {
+					t.Errorf("index entry %+v, database entry %+v", x.Packages[i], p.Entry())
+				}
+			}
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "read fuzz.db: ") {
 				t.Fatalf("error does not name the source: %v", err)
@@ -95,6 +114,36 @@ func FuzzRead(f *testing.F) {
 			if db.Find(p.Name) != p {
 				t.Errorf("Find(%q) misses", p.Name)
 			}
+		}
+	})
+}
+
+// FuzzUnmarshalIndex feeds damaged index files to UnmarshalIndex: it must
+// never panic, and what it accepts must encode back to the same bytes.
+func FuzzUnmarshalIndex(f *testing.F) {
+	x := &Index{Packages: []alpm.Entry{
+		{Name: "a", Base: "a", Version: "1-1", Arch: "x86_64", Depends: []string{"b", "c>=2"}, Provides: []string{"liba.so=1-64"}},
+		{Name: "b", Base: "a", Version: "1-1", Arch: "any", MakeDepends: []string{"a"}},
+	}}
+	data, err := x.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add(data[:len(data)-1])
+	f.Add([]byte(indexMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x, err := UnmarshalIndex(data)
+		if err != nil {
+			return
+		}
+		again, err := x.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := UnmarshalIndex(again)
+		if err != nil || !reflect.DeepEqual(indexView2(x), indexView2(y)) {
+			t.Errorf("round trip changed the index: %v", err)
 		}
 	})
 }

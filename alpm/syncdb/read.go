@@ -27,6 +27,12 @@ package syncdb
 //     Read's own tar reader (tar.go) requires at least one 512-byte zero
 //     block.
 //
+// A database costs bounded memory and time whatever it holds (Limits):
+// every member's size is checked against the limits before a byte of it is
+// read or skipped, so a 54 KB file claiming gigabytes fails at once, and
+// what follows the end-of-archive marker is read only a little way, to
+// reach the compressed stream's checksum.
+//
 // Entries are merged per directory as libalpm does: desc, then depends
 // (older and ALARM databases split the relations into it, sometimes before
 // desc in archive order) and files (.files databases) all land in one
@@ -55,29 +61,107 @@ type DB struct {
 	Packages []*alpm.Package // sorted by Name (byte order, as pacman sorts its cache)
 }
 
-// maxEntrySize bounds one desc/depends/files entry. The largest real files
-// entries are a few MiB; anything far beyond is a broken or hostile archive.
-const maxEntrySize = 64 << 20
+// Limits bound what a reader accepts, so that a broken or hostile database
+// costs bounded memory and time: a 54 KB zstd file can hold gigabytes of
+// zeros or of one repeated line. The defaults are generous: the largest
+// real database in the test corpus (14 MB decompressed, 3,900 packages,
+// 154,000 values, entries of at most 7 KB, lines of at most 6 KB) and a
+// full Arch .files database (a few hundred MB) pass with a wide margin.
+// A database over a limit is an error that names the limit.
+type Limits struct {
+	// Size is the most decompressed bytes read: the whole tar stream.
+	Size int64
+	// Entry bounds one desc or depends file.
+	Entry int64
+	// Files bounds one files file (the file list of a .files database).
+	Files int64
+	// Line bounds one line of any file; libalpm refuses lines over 512 KiB.
+	Line int
+	// Values bounds the number of values in the whole database, since each
+	// one costs memory beyond its text.
+	Values int
+	// Packages bounds the number of package entries.
+	Packages int
+	// Trailer is how much is read past the end-of-archive marker to reach
+	// the end of the compressed stream (whose checksum proves the download
+	// complete). Tar writers pad to a 10 KiB record; beyond this limit the
+	// rest is left unread, as pacman leaves it.
+	Trailer int64
+}
+
+// DefaultLimits are the limits Read, ReadFile and ReadIndex apply.
+var DefaultLimits = Limits{
+	Size:     1 << 30,
+	Entry:    1 << 20,
+	Files:    64 << 20,
+	Line:     512 << 10,
+	Values:   32 << 20,
+	Packages: 256 << 10,
+	Trailer:  1 << 20,
+}
+
+// orDefault fills the zero fields of l from DefaultLimits.
+func (l Limits) orDefault() Limits {
+	d := DefaultLimits
+	pick(&d.Size, l.Size)
+	pick(&d.Entry, l.Entry)
+	pick(&d.Files, l.Files)
+	pick(&d.Line, l.Line)
+	pick(&d.Values, l.Values)
+	pick(&d.Packages, l.Packages)
+	pick(&d.Trailer, l.Trailer)
+	return d
+}
+
+func pick[T int | int64](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
+}
 
 // ReadFile reads the sync database at path.
 func ReadFile(path string) (*DB, error) {
+	return ReadFileLimited(path, Limits{})
+}
+
+// ReadFileLimited is ReadFile with limits; zero fields take their default.
+func ReadFileLimited(path string, lim Limits) (*DB, error) {
+	return readFile(path, func(r io.Reader, source string) (*DB, error) { return ReadLimited(r, source, lim) })
+}
+
+// readFile opens path and reads it with read; an error opening it names
+// it like read's errors do.
+func readFile[T any](path string, read func(r io.Reader, source string) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		var zero T
+		return zero, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
-	return Read(f, path)
+	return read(f, path)
+}
+
+// named returns a function that prefixes an error with "read SOURCE: ".
+func named[T any](source string) func(T, error) (T, error) {
+	return func(v T, err error) (T, error) {
+		if err != nil {
+			var zero T
+			return zero, fmt.Errorf("read %s: %w", source, err)
+		}
+		return v, nil
+	}
 }
 
 // Read parses a sync database from r. The compression (gzip, zstd, xz,
 // bzip2 or none) is detected from the magic bytes. source, a path or URL,
 // names the database in errors and gives DB.Name.
 func Read(r io.Reader, source string) (*DB, error) {
-	db, err := read(r, source)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", source, err)
-	}
-	return db, nil
+	return ReadLimited(r, source, Limits{})
+}
+
+// ReadLimited is Read with limits; zero fields take their default.
+func ReadLimited(r io.Reader, source string, lim Limits) (*DB, error) {
+	return named[*DB](source)(readDB(r, source, lim.orDefault()))
 }
 
 // entry collects the files of one package directory.
@@ -87,113 +171,41 @@ type entry struct {
 	desc bool // a desc file was read
 }
 
-func read(r io.Reader, source string) (*DB, error) {
-	dec, comp, err := Decompress(r)
-	if err != nil {
-		return nil, err
-	}
-	// Decompression is half of the work; run it on its own goroutine so
-	// that it overlaps with tar and desc parsing.
-	br := newPrefetcher(dec)
-	defer br.stop()
-	tr := &tarReader{r: br}
-
+func readDB(r io.Reader, source string, lim Limits) (*DB, error) {
 	var (
-		entries []*entry
-		byDir   = map[string]*entry{}
-		cur     *entry
-		buf     []byte
-		ps      descParser
-		slab    []alpm.Package
-		last    string // name of the last tar member read, for errors
+		ents = dirs[entry]{max: lim.Packages}
+		ps   = descParser{line: lim.Line}
+		out  pkgSink
+		slab []alpm.Package
 	)
-	for {
-		hdr, err := tr.next()
-		if err == io.EOF {
-			break
-		}
+	err := scan(r, lim, func(name, dir, file string, data []byte) error {
+		cur, err := ents.get(dir, func() *entry {
+			// Packages come from a slab: one allocation per 256.
+			if len(slab) == 0 {
+				slab = make([]alpm.Package, 256)
+			}
+			e := &entry{dir: dir, pkg: &slab[0]}
+			slab = slab[1:]
+			return e
+		})
 		if err != nil {
-			switch {
-			case tr.n == 0 && err == errNoEndMarker:
-				return nil, errors.New("empty file: not a sync database (an empty repository is an empty tar archive, not an empty file)")
-			case last != "":
-				return nil, fmt.Errorf("after entry %q: %w", last, err)
-			case err == errNoEndMarker:
-				return nil, notTar(comp, tr.head, io.ErrUnexpectedEOF)
-			}
-			return nil, notTar(comp, tr.head, err)
-		}
-		last = hdr.name
-		switch hdr.typ {
-		case '5':
-			// pacman ignores directory entries: a package exists once one
-			// of its files is read.
-			continue
-		case '0':
-		default:
-			return nil, fmt.Errorf("entry %q: unexpected tar entry type %q", hdr.name, hdr.typ)
-		}
-		dir, file := path.Split(hdr.name)
-		if dir == "" {
-			return nil, fmt.Errorf("entry %q: a file outside any package directory (not a sync database?)", hdr.name)
-		}
-		dir = strings.TrimSuffix(dir, "/")
-		if file != "desc" && file != "depends" && file != "files" {
-			// libalpm warns about and skips unknown files in an entry.
-			continue
-		}
-		if hdr.size > maxEntrySize {
-			return nil, fmt.Errorf("entry %q: %d bytes is too large for a database entry", hdr.name, hdr.size)
-		}
-		if cap(buf) < int(hdr.size) {
-			buf = make([]byte, hdr.size, hdr.size+hdr.size/2)
-		}
-		buf = buf[:hdr.size]
-		if err := tr.read(buf); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", hdr.name, err)
-		}
-
-		if cur == nil || cur.dir != dir {
-			cur = byDir[dir]
-			if cur == nil {
-				// Packages come from a slab: one allocation per 256.
-				if len(slab) == 0 {
-					slab = make([]alpm.Package, 256)
-				}
-				cur = &entry{dir: dir, pkg: &slab[0]}
-				slab = slab[1:]
-				byDir[dir] = cur
-				entries = append(entries, cur)
-			}
+			return err
 		}
 		if file == "desc" {
 			cur.desc = true
 		}
-		if err := ps.parse(string(buf), cur.pkg); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", hdr.name, err)
-		}
+		out.p = cur.pkg
+		return ps.parseCounted(string(data), &out, lim.Values)
+	})
+	if err != nil {
+		return nil, err
 	}
-
-	// Read the compressed stream to its end, so that a truncated or corrupt
-	// trailer (gzip CRC and length, zstd checksum) is still an error.
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return nil, fmt.Errorf("after the end of the archive: %w", err)
-	}
-
+	entries := ents.list
 	db := &DB{Name: RepoName(source), Packages: make([]*alpm.Package, 0, len(entries))}
 	for _, e := range entries {
 		p := e.pkg
-		if !e.desc {
-			return nil, fmt.Errorf("entry %q: package directory has no desc file", e.dir+"/")
-		}
-		where := e.dir + "/desc"
-		switch {
-		case p.Name == "":
-			return nil, fmt.Errorf("entry %q: no %%NAME%%", where)
-		case p.Version == "":
-			return nil, fmt.Errorf("entry %q: no %%VERSION%%", where)
-		case p.Name+"-"+p.Version != e.dir:
-			return nil, fmt.Errorf("entry %q: %%NAME%% %q and %%VERSION%% %q do not match the directory %q", where, p.Name, p.Version, e.dir)
+		if err := checkEntry(e.dir, e.desc, p.Name, p.Version); err != nil {
+			return nil, err
 		}
 		if p.Base == "" {
 			p.Base = p.Name
@@ -203,10 +215,195 @@ func read(r io.Reader, source string) (*DB, error) {
 	slices.SortFunc(db.Packages, func(a, b *alpm.Package) int { return strings.Compare(a.Name, b.Name) })
 	for i := 1; i < len(db.Packages); i++ {
 		if a, b := db.Packages[i-1], db.Packages[i]; a.Name == b.Name {
-			return nil, fmt.Errorf("entry %q: package %q is also in entry %q", b.Name+"-"+b.Version+"/", b.Name, a.Name+"-"+a.Version+"/")
+			return nil, duplicate(a.Name, a.Version, b.Version)
 		}
 	}
 	return db, nil
+}
+
+// dirs collects an archive's package directories in the order they first
+// appear; a directory's files need not be next to each other.
+type dirs[T any] struct {
+	list   []*T
+	byDir  map[string]*T
+	cur    *T
+	curDir string
+	max    int // the most directories allowed
+}
+
+// get returns the directory's collector, made by mk the first time.
+func (d *dirs[T]) get(dir string, mk func() *T) (*T, error) {
+	if d.cur != nil && d.curDir == dir {
+		return d.cur, nil
+	}
+	if d.byDir == nil {
+		d.byDir = map[string]*T{}
+	}
+	c := d.byDir[dir]
+	if c == nil {
+		if len(d.list) == d.max {
+			return nil, fmt.Errorf("more than %d packages, the limit for a database", d.max)
+		}
+		c = mk()
+		d.byDir[dir] = c
+		d.list = append(d.list, c)
+	}
+	d.cur, d.curDir = c, dir
+	return c, nil
+}
+
+// checkEntry checks what Read requires of every package directory once its
+// files are merged: a desc file, a %NAME% and a %VERSION% that agree with
+// the directory name.
+func checkEntry(dir string, desc bool, name, version string) error {
+	if !desc {
+		return fmt.Errorf("entry %q: package directory has no desc file", dir+"/")
+	}
+	where := dir + "/desc"
+	switch {
+	case name == "":
+		return fmt.Errorf("entry %q: no %%NAME%%", where)
+	case version == "":
+		return fmt.Errorf("entry %q: no %%VERSION%%", where)
+	case name+"-"+version != dir:
+		return fmt.Errorf("entry %q: %%NAME%% %q and %%VERSION%% %q do not match the directory %q", where, name, version, dir)
+	}
+	return nil
+}
+
+func duplicate(name, v1, v2 string) error {
+	return fmt.Errorf("entry %q: package %q is also in entry %q", name+"-"+v2+"/", name, name+"-"+v1+"/")
+}
+
+// scan decompresses r and calls fn for every desc, depends and files member
+// of the archive, in archive order, with the member's name, its package
+// directory and file name, and its content (valid only during the call). It
+// enforces lim and the archive layout, and reads the compressed stream to
+// its end so that a damaged trailer is an error.
+func scan(r io.Reader, lim Limits, fn func(name, dir, file string, data []byte) error) error {
+	dec, comp, err := Decompress(r)
+	if err != nil {
+		return err
+	}
+	// Decompression is half of the work; run it on its own goroutine so
+	// that it overlaps with tar and desc parsing.
+	br := newPrefetcher(dec)
+	defer br.stop()
+	// The cap also bounds what the tar reader reads on its own (PAX and
+	// long-name headers, members it skips).
+	capped := &capReader{r: br, left: lim.Size, err: tooLarge(lim.Size)}
+	tr := &tarReader{r: capped}
+
+	var (
+		buf  []byte
+		last string // name of the last tar member read, for errors
+	)
+	for {
+		hdr, err := tr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			switch {
+			case tr.n == 0 && err == errNoEndMarker:
+				return errors.New("empty file: not a sync database (an empty repository is an empty tar archive, not an empty file)")
+			case last != "":
+				return fmt.Errorf("after entry %q: %w", last, err)
+			case err == errNoEndMarker:
+				return notTar(comp, tr.head, io.ErrUnexpectedEOF)
+			}
+			return notTar(comp, tr.head, err)
+		}
+		last = hdr.name
+		// Checked before a byte of the member is read or skipped: a
+		// member claiming 20 GB must not cost the time to read them.
+		if tr.n+hdr.size > lim.Size {
+			return fmt.Errorf("entry %q: %w", hdr.name, tooLarge(lim.Size))
+		}
+		switch hdr.typ {
+		case '5':
+			// pacman ignores directory entries: a package exists once one
+			// of its files is read.
+			continue
+		case '0':
+		default:
+			return fmt.Errorf("entry %q: unexpected tar entry type %q", hdr.name, hdr.typ)
+		}
+		dir, file := path.Split(hdr.name)
+		if dir == "" {
+			return fmt.Errorf("entry %q: a file outside any package directory (not a sync database?)", hdr.name)
+		}
+		dir = strings.TrimSuffix(dir, "/")
+		max, what := lim.Entry, "a desc or depends file"
+		switch file {
+		case "desc", "depends":
+		case "files":
+			max, what = lim.Files, "a files file"
+		default:
+			// libalpm warns about and skips unknown files in an entry.
+			continue
+		}
+		if hdr.size > max {
+			return fmt.Errorf("entry %q: %d bytes, more than the %s allowed for %s (real ones are a few KB): a broken or hostile database", hdr.name, hdr.size, size(max), what)
+		}
+		if cap(buf) < int(hdr.size) {
+			buf = make([]byte, hdr.size, hdr.size+hdr.size/2)
+		}
+		buf = buf[:hdr.size]
+		if err := tr.read(buf); err != nil {
+			return fmt.Errorf("entry %q: %w", hdr.name, err)
+		}
+		if err := fn(hdr.name, dir, file, buf); err != nil {
+			return fmt.Errorf("entry %q: %w", hdr.name, err)
+		}
+	}
+
+	// Read the compressed stream to its end, so that a truncated or corrupt
+	// trailer (gzip CRC and length, zstd checksum) is still an error; but
+	// only so far: what follows the archive is not ours to read, and 20 GB
+	// of zeros there cost 37 s of CPU before this limit.
+	capped.left += lim.Trailer
+	if _, err := io.CopyN(io.Discard, capped, lim.Trailer); err != nil && err != io.EOF {
+		return fmt.Errorf("after the end of the archive: %w", err)
+	}
+	return nil
+}
+
+// capReader reads at most left bytes from r; reading past them is an
+// error that names the limit.
+type capReader struct {
+	r    io.Reader
+	left int64
+	err  error // what reading past the limit returns
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, c.err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func tooLarge(limit int64) error {
+	return fmt.Errorf("the archive is larger than %s decompressed, the limit for a sync database (the largest real ones are tens of MB)", size(limit))
+}
+
+// size renders a byte count in binary units, for the messages about limits.
+func size(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // notTar explains a stream that does not start with a tar header.

@@ -271,7 +271,7 @@ func TestAddMatchesRepoAddOnOddPKGINFO(t *testing.T) {
 	testutil.RequireTool(t, "repo-add", "bsdtar")
 	infos := []string{
 		"# comment\npkgname = odd\npkgver = 1:0.1+git=2-1\npkgdesc =   spaced\t\tout  desc  \nsize = 0\nbuilddate = 0\narch = any\n" +
-			"  license = A  B\nlicense=C\ndepend = x=1\ndepend = y>=2=\noptdepend = z: for = things\nprovides = p = 3\nurl = https://x/?a=b\n",
+			"  license = A  B\nlicense=C\ndepend = x=1\ndepend = y>=2\noptdepend = z: for = things\nprovides=p=3\nurl = https://x/?a=b\n",
 		"pkgname=dup\npkgver=1-1\npkgver=2-2\npkgdesc=first\npkgdesc=second = last ==\nsize=10\nbuilddate=5\npackager = A <a@b>\ngroup = g\n",
 		"pkgname = nodesc\npkgbase = base-of-it\npkgver = 3-1\nsize = 7\nbuilddate = 1\narch = x86_64\nxdata = pkgtype=pkg\nbackup = etc/x\n",
 	}

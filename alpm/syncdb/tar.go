@@ -13,6 +13,7 @@ package syncdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -147,15 +148,7 @@ func (t *tarReader) parseHeader() (tarMember, error) {
 	if !ok {
 		return tarMember{}, errors.New("invalid tar header (no checksum)")
 	}
-	var unsigned, signed int64
-	for i, c := range b {
-		if i >= 148 && i < 156 {
-			c = ' '
-		}
-		unsigned += int64(c)
-		signed += int64(int8(c))
-	}
-	if want != unsigned && want != signed {
+	if want != unsignedSum(b) && want != signedSum(b) {
 		return tarMember{}, errors.New("invalid tar header (checksum mismatch)")
 	}
 	var size int64
@@ -185,6 +178,38 @@ func (t *tarReader) parseHeader() (tarMember, error) {
 	t.pad = -size & (blockSize - 1)
 	t.left = size + t.pad
 	return tarMember{name: name, typ: b[156], size: size}, nil
+}
+
+// unsignedSum is the header checksum as POSIX defines it: the sum of the
+// block's bytes, the checksum field counted as spaces. It adds eight bytes
+// at a time in four 16-bit lanes (64 words of at most 2*255 per lane fit
+// in 16 bits): a database has two headers per package, and the byte loop
+// was a tenth of reading one.
+func unsignedSum(b *[blockSize]byte) int64 {
+	const lanes = 0x00FF00FF00FF00FF
+	var acc uint64
+	for i := 0; i < blockSize; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		acc += w&lanes + (w>>8)&lanes
+	}
+	sum := int64(acc&0xFFFF + (acc>>16)&0xFFFF + (acc>>32)&0xFFFF + acc>>48)
+	for _, c := range b[148:156] {
+		sum += ' ' - int64(c)
+	}
+	return sum
+}
+
+// signedSum is the checksum some old writers computed, with bytes taken
+// as signed.
+func signedSum(b *[blockSize]byte) int64 {
+	var sum int64
+	for i, c := range b {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		sum += int64(int8(c))
+	}
+	return sum
 }
 
 // read fills p from the current member's body, which must hold at least

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -230,4 +231,35 @@ func FuzzTarReader(f *testing.F) {
 			t.Errorf("tarReader: %q\narchive/tar: %q", got, want)
 		}
 	})
+}
+
+// TestHeaderSums checks the word-at-a-time checksum against the plain
+// definition, on random blocks and on the extremes.
+func TestHeaderSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var blocks [][blockSize]byte
+	var zero, ff [blockSize]byte
+	for i := range ff {
+		ff[i] = 0xff
+	}
+	blocks = append(blocks, zero, ff)
+	for range 200 {
+		var b [blockSize]byte
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		blocks = append(blocks, b)
+	}
+	for _, b := range blocks {
+		var want int64
+		for i, c := range b {
+			if i >= 148 && i < 156 {
+				c = ' '
+			}
+			want += int64(c)
+		}
+		if got := unsignedSum(&b); got != want {
+			t.Fatalf("unsignedSum = %d, want %d", got, want)
+		}
+	}
 }

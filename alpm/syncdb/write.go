@@ -18,7 +18,8 @@ package syncdb
 //     two '-'-separated parts, as repo-add's find_pkgentry reads it.
 //
 // Everything that can fail is checked before anything is written: every
-// package file is read (and every bad one reported, not just the first),
+// package file is read and its relations checked against
+// alpm-package-relation(7) (and every bad one reported, not just the first),
 // both existing archives are read to the end, and every name is checked.
 // Then each archive is written to a temporary file in the same directory,
 // synced, and renamed over the old one, and the directory is synced, so a
@@ -36,6 +37,9 @@ package syncdb
 //     only if the recorded %FILENAME% is a plain base name.
 //   - Entries are matched by pkgname in the .files archive too, so an
 //     inconsistent pair of archives is repaired rather than kept.
+//   - A package whose relations break alpm-package-relation(7) is refused
+//     (repo-add writes a dependency named "%VERSION%" as it is, and the
+//     entry then says something else to every reader).
 
 import (
 	"archive/tar"
@@ -103,6 +107,13 @@ func Add(dbPath string, pkgFiles []string, opt AddOptions) error {
 		p, err := pkgfile.Read(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("add %s: %w", f, err))
+			continue
+		}
+		// A relation that breaks alpm's rules is one pacman reads
+		// differently from what was meant ("%VERSION%" as a dependency,
+		// a description with a line break), or not at all.
+		if err := p.CheckRelations(); err != nil {
+			errs = append(errs, fmt.Errorf("add %s: .PKGINFO: %w", f, err))
 			continue
 		}
 		pkgs[i] = p

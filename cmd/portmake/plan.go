@@ -24,6 +24,7 @@ type PlanFlags struct {
 	NoCheck         bool       `name:"nocheck" help:"Ignore checkdepends and build everything with --nocheck."`
 	Exclude         []string   `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
 	UseLatest       latestFlag `name:"use-latest" help:"Take official PKGBUILDs from their packaging repository's default-branch head instead of the version tag: all, or with =PKG,... the named pkgbases." placeholder:"PKG,..."`
+	AllowDowngrade  bool       `name:"allow-downgrade" help:"Let a missing dependency (and --rebuild-repo) plan an upstream version older than the target's."`
 
 	RebuildDependents []string `name:"rebuild-dependents" sep:"," help:"Rebuild what needs these packages (depends and makedepends), e.g. after a soname bump." placeholder:"PKG"`
 	DependentsDepth   int      `name:"dependents-depth" help:"Levels of dependents --rebuild-dependents rebuilds (0: all)."`
@@ -69,6 +70,7 @@ func (f *PlanFlags) options() engine.PlanOptions {
 		Packages: f.Packages, RebuildRepo: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 		SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck,
 		Exclude: f.Exclude, UseLatestAll: f.UseLatest.All, UseLatest: f.UseLatest.Names,
+		AllowDowngrade: f.AllowDowngrade,
 		RebuildDependents: f.RebuildDependents, DependentsDepth: f.DependentsDepth,
 	}
 }
@@ -87,6 +89,9 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 	}
 	defer p.Close()
 	r, err := p.Plan(env.Ctx, c.options())
+	if r != nil && r.Preview != nil {
+		return c.preview(env, r, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -107,6 +112,22 @@ func (c *PlanCmd) Run(env *Env, g *Globals) error {
 		return &exitError{Code: 2}
 	}
 	return nil
+}
+
+// preview shows a plan made while sources could not be resolved, says it
+// was not saved and cannot be applied, and exits 1 with err.
+func (c *PlanCmd) preview(env *Env, r *engine.PlanResult, err error) error {
+	if c.JSON {
+		if werr := view.RenderJSON(env.Stdout, r.Plan); werr != nil {
+			return werr
+		}
+	} else {
+		if werr := view.RenderHuman(env.Stdout, r.Plan); werr != nil {
+			return werr
+		}
+		fmt.Fprintln(env.Stdout, "\nThis is a preview: sources could not be resolved (see the error below), so the plan was not saved and cannot be applied.")
+	}
+	return &exitError{Code: 1, Err: err}
 }
 
 // savedLine says where the plan is: freshly saved, or an earlier plan that

@@ -20,14 +20,15 @@ const SchemaVersion = "portmake.plan/v1"
 //	  "arch": "aarch64", "upstream_arch": "x86_64",
 //	  "inputs": {"portfile_hash": "…", "dbs": [{"repo","side","url","sha256"}], "command_line": [the plan flags, e.g. "--rebuild-repo=extra"],
 //	             "makepkg_conf": "sha256:…", "pacman_conf": "sha256:…", "builder": "chroot"},
-//	  "summary": {"build", "cycles", "stage1", "blocked", "any_sync", "target_newer", "missing", "held", "warnings"},
+//	  "summary": {"build", "cycles", "stage1", "blocked", "any_sync", "target_newer", "missing", "held", "warnings", "downgrades"},
 //	  "nodes": [{
 //	    "id": "python#1",          // unique build ID: pkgbase, pkgbase#1/#2 (cycle stages), pkgbase#b1/#b2 (bootstrap)
 //	    "pkgbase", "version" (to build), "current" (target's, "" when absent), "repo", "publish",
 //	    "packages": [pkgnames],
-//	    "reason": one of outdated | missing-dependency | forced | rebuild-repo | rebuild-dependents | new-source,
+//	    "reason": one of outdated | missing-dependency | forced | rebuild-repo | rebuild-dependents | new-source | bootstrap,
 //	    "reason_detail": "makedepends of vim (python>=3)", "reasons": [{"kind","detail"}] (all, primary first),
-//	    "action": build | build-stage1 | build-stage2 | bootstrap-stage1 | bootstrap-stage2,
+//	    "action": build | downgrade | build-stage1 | build-stage2 | bootstrap-stage1 | bootstrap-stage2,
+//	    "downgrade": bool (the version is older than current),
 //	    "stage": 0|1|2, "cycle": 0 or the cycle id, "nocheck": bool, "nocheck_reason": "",
 //	    "hash": sha256 hex, "hash_inputs": [{"key","value"}],
 //	    "deps": [IDs this build waits for], "edges": [{"to","kind","relation","package","broken","dropped"}],
@@ -38,7 +39,7 @@ const SchemaVersion = "portmake.plan/v1"
 //	  "any_sync": [{"pkgbase","version","current","repo","detail"}],
 //	  "target_newer": [{"pkgbase","version","current","repo"}],
 //	  "missing": [same as target_newer], "held": [{"pkgbase","version","current","reason","reason_detail"}],
-//	  "warnings": [{"pkgbase","message"}]
+//	  "warnings": [{"pkgbase","message","kind","relation"}] (kind: unresolvable | unsatisfied | held | downgrade | invalid | bootstrap | nocheck | order | forced | other)
 //	}
 func RenderJSON(w io.Writer, p *planner.Plan) error {
 	return jsonout.Write(w, toJSON(p))
@@ -86,6 +87,7 @@ type jsonSummary struct {
 	Missing     int `json:"missing"`
 	Held        int `json:"held"`
 	Warnings    int `json:"warnings"`
+	Downgrades  int `json:"downgrades"`
 }
 
 type jsonNode struct {
@@ -100,6 +102,7 @@ type jsonNode struct {
 	ReasonDetail  string       `json:"reason_detail"`
 	Reasons       []jsonReason `json:"reasons"`
 	Action        string       `json:"action"`
+	Downgrade     bool         `json:"downgrade"`
 	Stage         int          `json:"stage"`
 	Cycle         int          `json:"cycle"`
 	Nocheck       bool         `json:"nocheck"`
@@ -195,8 +198,10 @@ type jsonHeld struct {
 }
 
 type jsonWarning struct {
-	Pkgbase string `json:"pkgbase"`
-	Message string `json:"message"`
+	Pkgbase  string `json:"pkgbase"`
+	Message  string `json:"message"`
+	Kind     string `json:"kind"`
+	Relation string `json:"relation"`
 }
 
 func nonNil[T any](s []T) []T {
@@ -212,7 +217,7 @@ func toJSON(p *planner.Plan) jsonPlan {
 		Schema: SchemaVersion, Arch: p.Arch, UpstreamArch: p.UpstreamArch,
 		Inputs: jsonInputs{PortfileHash: p.Meta.PortfileHash, CommandLine: nonNil(p.Meta.CommandLine), DBs: []jsonDB{},
 			MakepkgConf: p.Env.MakepkgConf, PacmanConf: p.Env.PacmanConf, Builder: p.Env.Builder},
-		Summary: jsonSummary{s.Build, s.Cycles, s.Stage1, s.Blocked, s.AnySync, s.TargetNewer, s.Missing, s.Held, s.Warnings},
+		Summary: jsonSummary{s.Build, s.Cycles, s.Stage1, s.Blocked, s.AnySync, s.TargetNewer, s.Missing, s.Held, s.Warnings, s.Downgrades},
 		Nodes:   []jsonNode{}, Cycles: []jsonCycle{}, Blocked: []jsonBlocked{}, AnySync: []jsonAnySync{},
 		TargetNewer: []jsonVersion{}, Missing: []jsonVersion{}, Held: []jsonHeld{}, Warnings: []jsonWarning{},
 	}
@@ -246,7 +251,7 @@ func toJSON(p *planner.Plan) jsonPlan {
 		out.Held = append(out.Held, jsonHeld{h.Pkgbase, h.Version, h.Current, h.Reason.Kind.String(), h.Reason.Detail})
 	}
 	for _, w := range p.Warnings {
-		out.Warnings = append(out.Warnings, jsonWarning(w))
+		out.Warnings = append(out.Warnings, jsonWarning{w.Pkgbase, w.Message, w.Kind.String(), w.Relation})
 	}
 	return out
 }
@@ -256,7 +261,7 @@ func nodeJSON(n *planner.Node) jsonNode {
 	jn := jsonNode{
 		ID: n.ID, Pkgbase: n.Pkgbase, Version: n.Version, Current: n.Current, Repo: n.Repo, Publish: n.Publish,
 		Packages: nonNil(n.Packages), Reason: n.Reason.Kind.String(), ReasonDetail: n.Reason.Detail, Reasons: []jsonReason{},
-		Action: n.Action.String(), Stage: n.Stage, Cycle: n.Cycle, Nocheck: n.Nocheck, NocheckReason: n.NocheckBy,
+		Action: n.Action.String(), Downgrade: n.Downgrade, Stage: n.Stage, Cycle: n.Cycle, Nocheck: n.Nocheck, NocheckReason: n.NocheckBy,
 		Hash: n.Hash, HashInputs: []jsonInput{}, Deps: []string{}, Edges: []jsonEdge{}, Priority: n.Priority,
 		Group: n.Group, Warnings: nonNil(n.Warnings),
 	}

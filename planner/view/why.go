@@ -44,14 +44,27 @@ func Why(p *planner.Plan, name string) string {
 	}
 	if n.Cycle > 0 {
 		c := p.Cycles[n.Cycle-1]
-		fmt.Fprintf(&b, "  cycle %d with %s (%d %s)\n", c.ID, strings.Join(slices.DeleteFunc(slices.Clone(c.Members), func(m string) bool { return m == base }), ", "), c.Stages, plural(c.Stages, "stage", "stages"))
+		others := slices.DeleteFunc(slices.Clone(c.Members), func(m string) bool { return m == base })
+		fmt.Fprintf(&b, "  cycle %d with %s (%d %s)\n", c.ID, cut(others, memberLimit), c.Stages, plural(c.Stages, "stage", "stages"))
+		if path := cyclePath(p, c, base); len(path) > 0 {
+			fmt.Fprintf(&b, "  in the cycle because: %s\n", pathText(base, path))
+		}
+		var broken []string
+		for _, e := range c.Broken {
+			if e.From == base {
+				broken = append(broken, fmt.Sprintf("%s (%s %s)", e.To, e.Kind, e.Relation))
+			}
+		}
+		if len(broken) > 0 {
+			fmt.Fprintf(&b, "  its first build uses the target's binaries of: %s\n", cut(broken, dependentsLimit))
+		}
 	}
 	for _, x := range nodes {
 		var deps []string
 		for _, d := range x.Deps {
 			deps = append(deps, d.ID)
 		}
-		fmt.Fprintf(&b, "  %s: %s, priority %d, waits for: %s\n", x.ID, x.Action, x.Priority, orDash(strings.Join(deps, ", ")))
+		fmt.Fprintf(&b, "  %s: %s, priority %d, waits for: %s\n", x.ID, x.Action, x.Priority, orDash(cut(deps, listLimit)))
 		if x.Nocheck {
 			fmt.Fprintf(&b, "    --nocheck: %s\n", x.NocheckBy)
 		}
@@ -69,10 +82,67 @@ func Why(p *planner.Plan, name string) string {
 	}
 	if len(needed) > 0 {
 		slices.Sort(needed)
-		fmt.Fprintf(&b, "  needed by: %s\n", strings.Join(needed, ", "))
+		fmt.Fprintf(&b, "  needed by: %s\n", cut(needed, listLimit))
 	}
 	for _, w := range n.Warnings {
 		fmt.Fprintf(&b, "  warning: %s\n", w)
+	}
+	return b.String()
+}
+
+// cyclePath returns the shortest way round cycle c from member base: the
+// dependency edges (depends, makedepends) from base to another member, on
+// to the next, and back to base. In a cycle of hundreds it is the part
+// that explains why base is in it at all.
+func cyclePath(p *planner.Plan, c planner.Cycle, base string) []planner.Edge {
+	member := make(map[string]bool, len(c.Members))
+	for _, m := range c.Members {
+		member[m] = true
+	}
+	type hop struct {
+		from string
+		edge planner.Edge
+	}
+	prev := map[string]hop{}
+	queue := []string{base}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		nodes := p.NodesOf(cur)
+		if len(nodes) == 0 {
+			continue
+		}
+		for _, e := range nodes[0].Edges {
+			if !member[e.To] || e.Dropped || e.Kind == planner.KindCheckDepends || e.Kind == planner.KindOrder {
+				continue
+			}
+			if e.To == base {
+				path := []planner.Edge{e}
+				for at := cur; at != base; at = prev[at].from {
+					path = append(path, prev[at].edge)
+				}
+				slices.Reverse(path)
+				return path
+			}
+			if _, seen := prev[e.To]; !seen {
+				prev[e.To] = hop{cur, e}
+				queue = append(queue, e.To)
+			}
+		}
+	}
+	return nil
+}
+
+// pathText renders a cycle path: "a needs b (depends b>=2), which needs a
+// (makedepends a)".
+func pathText(base string, path []planner.Edge) string {
+	var b strings.Builder
+	b.WriteString(base)
+	for i, e := range path {
+		if i > 0 {
+			b.WriteString(", which")
+		}
+		fmt.Fprintf(&b, " needs %s (%s %s)", e.To, e.Kind, e.Relation)
 	}
 	return b.String()
 }
