@@ -70,7 +70,7 @@ func (f *PlanFlags) options() engine.PlanOptions {
 		Packages: f.Packages, RebuildRepo: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 		SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck,
 		Exclude: f.Exclude, UseLatestAll: f.UseLatest.All, UseLatest: f.UseLatest.Names,
-		AllowDowngrade: f.AllowDowngrade,
+		AllowDowngrade:    f.AllowDowngrade,
 		RebuildDependents: f.RebuildDependents, DependentsDepth: f.DependentsDepth,
 	}
 }
