@@ -100,6 +100,13 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 	if err != nil {
 		return nil, err
 	}
+	if o.DryRun == nil {
+		// Before planning: a missing tool would otherwise fail every
+		// build, late.
+		if err := p.preflight(); err != nil {
+			return nil, err
+		}
+	}
 	if o.DryRun == nil && !o.LockHeld {
 		if _, err := st.RecoverInterrupted(ctx); err != nil {
 			return nil, err
@@ -155,7 +162,7 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		}
 	}
 
-	ex, rec, err := p.executor(o, st, plan, sel, idx)
+	ex, rec, err := p.executor(ctx, o, st, plan, sel, idx)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +296,7 @@ func selectNodes(p *planner.Plan, targets, excludes []string) ([]*planner.Node, 
 
 // executor wires the Portfile's builder and publisher, and a recorder
 // over the store, into an executor for the selection's jobs.
-func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, sel *Selection, idx *jobIndex) (*executor.Executor, *recorder, error) {
+func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, plan *planner.Plan, sel *Selection, idx *jobIndex) (*executor.Executor, *recorder, error) {
 	pf := p.pf
 	ex := &executor.Executor{Log: p.log, Rehash: idx.rehash}
 	ex.Options = executor.Options{
@@ -300,23 +307,31 @@ func (p *Port) executor(o ApplyOptions, st *store.Store, plan *planner.Plan, sel
 	if err := p.parallelism(o, &ex.Options); err != nil {
 		return nil, nil, err
 	}
+	sb, err := p.sandbox(ctx, o.DryRun == nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	work, pkgDest := filepath.Join(p.stateDir, "build"), filepath.Join(p.stateDir, "pkg")
+	cache := &executor.SourceCache{Dir: filepath.Join(p.stateDir, "cache", "sources")}
 	switch {
 	case pf.Build.Backend == lang.BackendSlurm:
 		ex.Builder = p.slurmBuilder(o)
 	case pf.Build.Builder == "makechrootpkg":
 		c := &executor.Chroot{Dir: pf.Build.Chroot, PacmanConf: pf.PacmanConf(), MakepkgConf: pf.MakepkgConf(),
-			CacheDir: pf.Build.Cache, PkgDest: filepath.Join(p.stateDir, "pkg"), MakepkgArgs: pf.Build.MakepkgArgs,
+			CacheDir: pf.Build.Cache, PkgDest: pkgDest, MakepkgArgs: pf.Build.MakepkgArgs,
+			Sandbox: sb, WorkDir: work, Cache: cache,
 			PreserveChroot: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure}
 		if o.NoCache {
 			c.FreshCache = filepath.Join(p.stateDir, "nocache")
+			c.Cache = nil
 		}
 		ex.Builder = c
 	case pf.Build.Builder == "makepkg":
-		m := &executor.Makepkg{WorkDir: filepath.Join(p.stateDir, "build"), PkgDest: filepath.Join(p.stateDir, "pkg"),
-			SrcDest: filepath.Join(p.stateDir, "srcdest"), MakepkgConf: pf.MakepkgConf(), MakepkgArgs: pf.Build.MakepkgArgs,
+		m := &executor.Makepkg{Sandbox: sb, WorkDir: work, PkgDest: pkgDest, Cache: cache,
+			MakepkgConf: pf.MakepkgConf(), MakepkgArgs: pf.Build.MakepkgArgs,
 			PreserveBuildDir: o.PreserveChroot, CleanupOnFailure: o.CleanupOnFailure, Log: ex.Log}
 		if o.NoCache {
-			m.SrcDest = "" // each build's own directory, fresh every attempt
+			m.Cache = nil // every source downloaded again, into the build's own SRCDEST
 		}
 		ex.Builder = m
 	default:

@@ -205,6 +205,8 @@ func (p *Port) resolver(st *store.Store) *sources.Resolver {
 		CacheDir:  filepath.Join(p.stateDir, "cache", "src"),
 		Cache:     storeCache{st},
 		Log:       p.log,
+		// A local PKGBUILD without .SRCINFO is evaluated in the sandbox.
+		PrintSrcinfo: p.printSrcinfo,
 	}
 	if !pf.Sources.State.IsZero() {
 		r.State = pf.Sources.State.String()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/proc"
 	"github.com/portmake/portmake/store"
@@ -43,6 +44,9 @@ type Port struct {
 
 	mu sync.Mutex
 	st *store.Store
+
+	sbMu sync.Mutex
+	sb   *executor.Sandbox // see sandbox.go
 }
 
 // LoadError is returned by Open when the Portfile has errors. Diags holds

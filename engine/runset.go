@@ -245,6 +245,9 @@ func (p *Port) jobs(plan *planner.Plan, run []runNode) ([]*executor.Job, *jobInd
 		j := &executor.Job{
 			ID: n.Hash, Pkgbase: n.Pkgbase, Version: n.Version, Stage: n.Stage,
 			Priority: n.Priority, Group: n.Group, Nocheck: n.Nocheck, Publish: n.Publish, Arch: p.pf.Arch(),
+			// Integrity checks are on unless the Portfile opts this
+			// package out; the keyring adds keys to its keys/pgp.
+			NoInteg: n.Nointeg, Keyring: p.keyrings(),
 			// The makepkg builder cannot install dependencies (it runs
 			// unprivileged, without a chroot): it builds with --nodeps.
 			NoDeps: p.pf.Build.Builder == "makepkg",

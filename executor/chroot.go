@@ -19,7 +19,7 @@ import (
 type Chroot struct {
 	Dir         string // the chroot directory (-r); holds root/ and the working copies
 	PacmanConf  string // for mkarchroot -C
-	MakepkgConf string // for mkarchroot -M and the host-side makepkg --packagelist
+	MakepkgConf string // for mkarchroot -M and the sandboxed makepkg runs
 	CacheDir    string // package cache bound into the chroot (-d); "" for none
 	// FreshCache, when set, gives every build an empty package cache of
 	// its own instead of CacheDir (--no-cache, to chase a build that only
@@ -27,16 +27,21 @@ type Chroot struct {
 	// FreshCache/<working copy name>, emptied before the build and
 	// removed after it.
 	FreshCache string
-	// PkgDest holds one output directory per job ID: makechrootpkg moves
-	// the packages there (PKGDEST), and a fresh directory per hash means a
-	// rebuild never overwrites a file another job is installing.
+	// PkgDest holds one output directory per job ID: the packages are
+	// copied there from the job's workspace, and a fresh directory per
+	// hash means a rebuild never overwrites a file another job is
+	// installing.
 	PkgDest string
-	// User runs the host-side makepkg --packagelist when portmake runs as
-	// root (makepkg refuses root); default DefaultBuildUser.
-	User             string
-	MakepkgArgs      []string // build.makepkg_args, after portmake's own makepkg arguments
-	PreserveChroot   bool     // keep every working copy
-	CleanupOnFailure bool     // remove the working copy of a failed build too
+	// Sandbox runs what makepkg does outside the chroot: reading the
+	// PKGBUILD's metadata, downloading and verifying the sources (into the
+	// workspace's private SRCDEST, handed to makechrootpkg), and listing
+	// the package files. Required.
+	Sandbox          *Sandbox
+	WorkDir          string       // workspaces, one per job, portmake's own
+	Cache            *SourceCache // downloaded sources shared by content; nil for none
+	MakepkgArgs      []string     // build.makepkg_args, after portmake's own makepkg arguments
+	PreserveChroot   bool         // keep every working copy
+	CleanupOnFailure bool         // remove the working copy of a failed build too
 
 	mu        sync.Mutex
 	rootReady bool
@@ -58,15 +63,31 @@ func (c *Chroot) mkarchroot() Command {
 	return Command{Args: []string{"mkarchroot", "-C", c.PacmanConf, "-M", c.MakepkgConf, filepath.Join(c.Dir, "root"), "base-devel"}}
 }
 
+func (c *Chroot) workspace(j *Job) *workspace {
+	return &workspace{dir: filepath.Join(c.WorkDir, copyName(j)), hasConf: c.MakepkgConf != ""}
+}
+
 func (c *Chroot) makechrootpkg(j *Job, deps []string) Command {
+	w := c.workspace(j)
 	args := []string{"makechrootpkg", "-r", c.Dir, "-l", copyName(j)}
+	if u := c.sandbox().User; u != nil && u.Drop {
+		args = append(args, "-U", u.Name)
+	}
 	if cache := c.cacheDir(j); cache != "" {
 		args = append(args, "-d", cache)
 	}
 	for _, d := range deps {
 		args = append(args, "-I", d)
 	}
-	args = append(args, "--", "--syncdeps", "--noconfirm", "--log", "--holdver", "--skipinteg")
+	// The sources were downloaded and verified (checksums and signatures)
+	// in the sandbox; in the chroot makepkg checks the checksums again,
+	// but it has no keyring, hence --skippgpcheck.
+	integ := []string{"--skippgpcheck"}
+	if j.NoInteg {
+		integ = []string{"--skipinteg"}
+	}
+	args = append(args, "--", "--syncdeps", "--noconfirm", "--log", "--holdver")
+	args = append(args, integ...)
 	if j.IgnoreArch {
 		args = append(args, "--ignorearch")
 	}
@@ -74,21 +95,33 @@ func (c *Chroot) makechrootpkg(j *Job, deps []string) Command {
 		args = append(args, "--nocheck")
 	}
 	args = append(args, c.MakepkgArgs...)
-	return Command{Dir: j.SourceDir, Env: append([]string{"PKGDEST=" + c.outDir(j)}, j.Env...), Args: args}
+	env := append([]string{"PKGDEST=" + w.pkgdest(), "SRCDEST=" + w.srcdest()}, j.Env...)
+	return Command{Dir: j.SourceDir, Env: env, Args: args}
 }
 
-func (c *Chroot) packageListCmd(j *Job) Command {
-	args := append(asUser(c.User), "makepkg", "--packagelist")
-	if c.MakepkgConf != "" {
-		args = append(args, "--config", c.MakepkgConf)
+// verifySource downloads and verifies j's sources in the sandbox.
+func (c *Chroot) verifySource(j *Job) Command {
+	w := c.workspace(j)
+	// --ignorearch: this only downloads and verifies (for CARCH, from
+	// makepkg.conf); the build in the chroot checks the arch list.
+	args := append([]string{"--verifysource", "--noconfirm", "--nodeps", "--ignorearch"}, integFlags(j)...)
+	return c.sandbox().command(inSandbox{ws: w, network: true, writable: true, keys: true, env: j.Env, args: makepkgArgs(w, args...)})
+}
+
+func (c *Chroot) sandbox() *Sandbox {
+	if c.Sandbox == nil {
+		return &Sandbox{}
 	}
-	return Command{Dir: j.SourceDir, Env: j.Env, Args: args}
+	return c.Sandbox
 }
 
 // Commands returns mkarchroot (while the base chroot is missing) and
 // makechrootpkg.
 func (c *Chroot) Commands(j *Job, deps []string) ([]Command, error) {
 	if err := c.check(j); err != nil {
+		return nil, err
+	}
+	if err := c.Sandbox.Probe(context.Background()); err != nil {
 		return nil, err
 	}
 	var cmds []Command
@@ -100,12 +133,12 @@ func (c *Chroot) Commands(j *Job, deps []string) ([]Command, error) {
 			cmds = append(cmds, c.mkarchroot())
 		}
 	}
-	return append(cmds, c.makechrootpkg(j, deps)), nil
+	return append(cmds, c.verifySource(j), c.makechrootpkg(j, deps)), nil
 }
 
 func (c *Chroot) check(j *Job) error {
-	if c.Dir == "" || c.PkgDest == "" {
-		return errors.New("makechrootpkg builder: chroot dir and package destination are required")
+	if c.Dir == "" || c.PkgDest == "" || c.WorkDir == "" || c.Sandbox == nil {
+		return errors.New("makechrootpkg builder: chroot dir, sandbox, work dir and package destination are required")
 	}
 	if err := checkID(j); err != nil {
 		return err
@@ -153,18 +186,20 @@ func (c *Chroot) removeCopy(j *Job) error {
 	return errors.Join(os.RemoveAll(dir), os.RemoveAll(dir+".lock"))
 }
 
-// Build runs makechrootpkg for j and reports its packages.
+// Build verifies j's sources in the sandbox, runs makechrootpkg and
+// reports its packages, copied to PkgDest/<job ID> and hashed.
 func (c *Chroot) Build(ctx context.Context, j *Job, log io.Writer, deps []string) (out Output, err error) {
 	out.ExitCode = -1
 	if err := c.check(j); err != nil {
 		return out, err
 	}
+	sb := c.Sandbox
+	if err := sb.Probe(ctx); err != nil {
+		return out, err
+	}
 	if info, err := c.ensureRoot(ctx, log); err != nil {
 		out.MaxRSS = info.MaxRSS
 		return out, err
-	}
-	if err := freshDir(c.outDir(j)); err != nil {
-		return out, fmt.Errorf("package destination: %w", err)
 	}
 	if c.FreshCache != "" {
 		cache := c.cacheDir(j)
@@ -182,9 +217,36 @@ func (c *Chroot) Build(ctx context.Context, j *Job, log io.Writer, deps []string
 	if err := c.removeCopy(j); err != nil {
 		return out, fmt.Errorf("remove stale working copy: %w", err)
 	}
+	if err := os.MkdirAll(c.WorkDir, 0o700); err != nil {
+		return out, fmt.Errorf("work dir: %w", err)
+	}
+	w := c.workspace(j)
+	if _, err := newWorkspace(w.dir, sb.User, j.SourceDir, c.MakepkgConf); err != nil {
+		return out, fmt.Errorf("workspace for %s: %w", j.Pkgbase, err)
+	}
+	defer func() {
+		if rerr := removeTree(w.dir); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove workspace: %w", rerr))
+		}
+	}()
 	tw := &tailWriter{w: log, max: 16 << 10}
-	info, err := RunCommand(ctx, c.makechrootpkg(j, deps), tw)
+	files, err := prepareSources(ctx, sb, c.Cache, w, j, j.Env, tw)
+	if err != nil {
+		return out, err
+	}
+	fetch := c.verifySource(j)
+	fmt.Fprintf(tw, "==> portmake: %s\n", fetch)
+	info, err := RunCommand(ctx, fetch, tw)
 	out.ExitCode, out.MaxRSS = info.ExitCode, info.MaxRSS
+	if err != nil {
+		return out, classify(ctx, info, tw.tail(), err)
+	}
+	if err := c.Cache.store(files, w.srcdest(), tw); err != nil {
+		return out, fmt.Errorf("source cache: %w", err)
+	}
+
+	info, err = RunCommand(ctx, c.makechrootpkg(j, deps), tw)
+	out.ExitCode, out.MaxRSS = info.ExitCode, max(out.MaxRSS, info.MaxRSS)
 	err = classify(ctx, info, tw.tail(), err)
 
 	// Keep the working copy to debug a failure, unless told otherwise; an
@@ -200,7 +262,11 @@ func (c *Chroot) Build(ctx context.Context, j *Job, log io.Writer, deps []string
 	if err != nil {
 		return out, err
 	}
-	out.Files, err = packageList(ctx, c.packageListCmd(j), c.User, c.outDir(j), true)
+	names, err := sb.packageNames(ctx, w, j.Env)
+	if err != nil {
+		return out, err
+	}
+	out.Files, out.SHA256, err = collectOutputs(names, w.pkgdest(), c.outDir(j))
 	return out, err
 }
 
@@ -209,5 +275,5 @@ func (c *Chroot) PackageList(ctx context.Context, j *Job) ([]string, error) {
 	if err := c.check(j); err != nil {
 		return nil, err
 	}
-	return packageList(ctx, c.packageListCmd(j), c.User, c.outDir(j), false)
+	return evalPackageList(ctx, c.Sandbox, j, c.MakepkgConf, j.Env, c.outDir(j))
 }

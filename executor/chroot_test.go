@@ -86,14 +86,13 @@ func newChrootFixture(t *testing.T) *chrootFixture {
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	f := &chrootFixture{record: t.TempDir(), chroot: filepath.Join(t.TempDir(), "chroot"), pkgdest: t.TempDir()}
 	t.Setenv("FAKE_RECORD", f.record)
-	// makepkg --packagelist runs as the build user: the PKGBUILD must be
-	// readable by it.
-	f.src = testutil.BuilderDir(t)
+	// The sandbox copies the PKGBUILD tree: it may be private to root.
+	f.src = t.TempDir()
 	if err := os.WriteFile(filepath.Join(f.src, "PKGBUILD"), []byte(demoPKGBUILD), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	testutil.ChownTree(t, f.src)
-	f.b = &Chroot{Dir: f.chroot, PacmanConf: "/etc/pacman.conf", MakepkgConf: "/etc/makepkg.conf", CacheDir: "/var/cache/pacman/pkg", PkgDest: f.pkgdest}
+	f.b = &Chroot{Dir: f.chroot, PacmanConf: "/etc/pacman.conf", MakepkgConf: "/etc/makepkg.conf", CacheDir: "/var/cache/pacman/pkg",
+		PkgDest: f.pkgdest, WorkDir: t.TempDir(), Sandbox: testSandbox(t)}
 	return f
 }
 
@@ -129,12 +128,18 @@ func TestChrootBuilderInvocations(t *testing.T) {
 	if got := calls(t, f.record, "mkarchroot"); !slices.EqualFunc(got, wantRoot, slices.Equal) {
 		t.Errorf("mkarchroot calls %q, want %q (once)", got, wantRoot)
 	}
-	common := []string{"--", "--syncdeps", "--noconfirm", "--log", "--holdver", "--skipinteg"}
+	common := []string{"--", "--syncdeps", "--noconfirm", "--log", "--holdver", "--skippgpcheck"}
+	var user []string
+	if os.Geteuid() == 0 {
+		user = []string{"-U", testutil.BuildUser}
+	}
+	head := func(l string) []string {
+		return append(append([]string{"-r", f.chroot, "-l", l}, user...), "-d", "/var/cache/pacman/pkg")
+	}
 	want := [][]string{
-		append([]string{"-r", f.chroot, "-l", "portmake-demo-0123456789ab", "-d", "/var/cache/pacman/pkg",
-			"-I", deps[0], "-I", deps[1]}, append(common, "--nocheck")...),
-		append([]string{"-r", f.chroot, "-l", "portmake-demo-fedcba987654", "-d", "/var/cache/pacman/pkg"}, append(common, "--ignorearch")...),
-		append([]string{"-r", f.chroot, "-l", "portmake-demo-nocheck00000", "-d", "/var/cache/pacman/pkg"}, append(common, "--nocheck")...),
+		append(append(head("portmake-demo-0123456789ab"), "-I", deps[0], "-I", deps[1]), append(common, "--nocheck")...),
+		append(head("portmake-demo-fedcba987654"), append(common, "--ignorearch")...),
+		append(head("portmake-demo-nocheck00000"), append(common, "--nocheck")...),
 	}
 	got := calls(t, f.record, "makechrootpkg")
 	if len(got) != len(want) {
@@ -189,7 +194,13 @@ func TestChrootFreshCache(t *testing.T) {
 		t.Errorf("the builds saw these caches:\n%s\nwant\n%s", data, want)
 	}
 	got := calls(t, f.record, "makechrootpkg")
-	if len(got) != 4 || got[2][5] != filepath.Join(fresh, "portmake-demo-cccccccccccc") || got[3][5] != filepath.Join(fresh, "portmake-demo-dddddddddddd") {
+	cacheArg := func(argv []string) string {
+		if i := slices.Index(argv, "-d"); i >= 0 && i+1 < len(argv) {
+			return argv[i+1]
+		}
+		return ""
+	}
+	if len(got) != 4 || cacheArg(got[2]) != filepath.Join(fresh, "portmake-demo-cccccccccccc") || cacheArg(got[3]) != filepath.Join(fresh, "portmake-demo-dddddddddddd") {
 		t.Errorf("makechrootpkg calls %q, want -d %s/<copy> for the last two", got, fresh)
 	}
 	if ents, _ := os.ReadDir(fresh); len(ents) != 0 {
@@ -248,17 +259,26 @@ func TestChrootDryRunPrintsExactCommands(t *testing.T) {
 	}
 	pd1 := filepath.Join(f.pkgdest, a.ID)
 	dst := filepath.Join(repo, "core-testing", "os", "x86_64")
-	want := strings.NewReplacer("$CHROOT", f.chroot, "$SRC", f.src, "$PD1", pd1, "$PD2", filepath.Join(f.pkgdest, b.ID), "$DST", dst).Replace(
+	wa, wb := f.b.workspace(a), f.b.workspace(b)
+	user := ""
+	if os.Geteuid() == 0 {
+		user = " -U " + testutil.BuildUser
+	}
+	want := strings.NewReplacer("$CHROOT", f.chroot, "$SRC", f.src, "$PD1", pd1, "$PD2", filepath.Join(f.pkgdest, b.ID), "$DST", dst,
+		"$VERIFY1", f.b.verifySource(a).String(), "$VERIFY2", f.b.verifySource(b).String(), "$USER", user,
+		"$W1", wa.dir, "$W2", wb.dir).Replace(
 		`# build demo (stage 1) 1.0-1 [1111111111111111]
 mkarchroot -C /etc/pacman.conf -M /etc/makepkg.conf $CHROOT/root base-devel
-cd $SRC && PKGDEST=$PD1 FAKE_OUT='demo-1.0-1-x86_64.pkg.tar.gz demo-libs-1.0-1-x86_64.pkg.tar.gz other-2-1-x86_64.pkg.tar.gz' makechrootpkg -r $CHROOT -l portmake-demo-111111111111 -d /var/cache/pacman/pkg -- --syncdeps --noconfirm --log --holdver --skipinteg --nocheck
+$VERIFY1
+cd $SRC && PKGDEST=$W1/pkgdest SRCDEST=$W1/srcdest FAKE_OUT='demo-1.0-1-x86_64.pkg.tar.gz demo-libs-1.0-1-x86_64.pkg.tar.gz other-2-1-x86_64.pkg.tar.gz' makechrootpkg -r $CHROOT -l portmake-demo-111111111111$USER -d /var/cache/pacman/pkg -- --syncdeps --noconfirm --log --holdver --skippgpcheck --nocheck
 # publish demo (stage 1) to core-testing
 install -D -m 0644 $PD1/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
 install -D -m 0644 $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
 portmake repo add --remove-old $DST/core-testing.db.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz
 # build demo (stage 2) 1.0-1 [2222222222222222]
 mkarchroot -C /etc/pacman.conf -M /etc/makepkg.conf $CHROOT/root base-devel
-cd $SRC && PKGDEST=$PD2 makechrootpkg -r $CHROOT -l portmake-demo-222222222222 -d /var/cache/pacman/pkg -I $PD1/demo-1.0-1-x86_64.pkg.tar.gz -I $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz -- --syncdeps --noconfirm --log --holdver --skipinteg
+$VERIFY2
+cd $SRC && PKGDEST=$W2/pkgdest SRCDEST=$W2/srcdest makechrootpkg -r $CHROOT -l portmake-demo-222222222222$USER -d /var/cache/pacman/pkg -I $PD1/demo-1.0-1-x86_64.pkg.tar.gz -I $PD1/demo-libs-1.0-1-x86_64.pkg.tar.gz -- --syncdeps --noconfirm --log --holdver --skippgpcheck
 # publish demo (stage 2) to core-testing
 install -D -m 0644 $PD2/demo-1.0-1-x86_64.pkg.tar.gz $DST/demo-1.0-1-x86_64.pkg.tar.gz
 install -D -m 0644 $PD2/demo-libs-1.0-1-x86_64.pkg.tar.gz $DST/demo-libs-1.0-1-x86_64.pkg.tar.gz

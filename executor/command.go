@@ -78,3 +78,10 @@ func classify(ctx context.Context, info RunInfo, tail []byte, err error) error {
 	}
 	return err
 }
+
+// runCommand is RunCommand with stdout apart from stderr, for commands
+// whose stdout is data (makepkg --printsrcinfo, --packagelist).
+func runCommand(ctx context.Context, c Command, stdout, stderr io.Writer) (RunInfo, error) {
+	c.Stdout = stdout
+	return proc.Run(ctx, c, stderr)
+}

@@ -4,7 +4,12 @@
 // devtools chroot, or makepkg inside bubblewrap) as process groups that a
 // cancellation kills whole, or hands attempts to a Remote builder that
 // runs them on a cluster, writes one log per build attempt, publishes
-// fresh packages to a directory repository, and reports progress.
+// fresh packages to a directory repository, and reports progress. Every
+// evaluation of a PKGBUILD, by either builder or by the planner
+// (--printsrcinfo), runs in its Sandbox (sandbox.go) as the build user
+// (user.go); builds verify their sources, sharing downloads only through a
+// content-addressed SourceCache (srccache.go); Preflight (preflight.go)
+// names the tools a builder lacks before anything runs.
 //
 // It owns the run-time side of `portmake apply` and nothing else. It must
 // not plan (which node is stale is the planner's and the store's business),

@@ -42,7 +42,13 @@ type Job struct {
 	// NoDeps passes --nodeps to the makepkg builder, which cannot install
 	// build dependencies (it runs unprivileged). The chroot builder ignores
 	// it: there makepkg --syncdeps installs them.
-	NoDeps    bool
+	NoDeps bool
+	// NoInteg passes --skipinteg: the Portfile's per-package opt-out
+	// (nointeg) of checksum and signature verification.
+	NoInteg bool
+	// Keyring holds directories of *.asc PGP keys to import, besides the
+	// package's own keys/pgp, when its PKGBUILD lists validpgpkeys.
+	Keyring   []string
 	SourceDir string // directory holding the PKGBUILD, prepared by the caller or a SourceFetcher
 	Publish   string // repository to publish to; "" means do not publish this build
 	Arch      string // target architecture (CARCH)
@@ -112,13 +118,21 @@ type Result struct {
 	Duration time.Duration // of the last attempt, build and publishing
 	ExitCode int           // of the builder's last command; -1 when killed by a signal
 	MaxRSS   int64         // peak resident set size of the build process tree, in bytes
+	// SHA256 holds the hex sha256 of each built file (keys are Files), as
+	// the builder copied it out of the build user's reach; empty for
+	// UpToDate. A publisher verifies the bytes against it before
+	// publishing.
+	SHA256 map[string]string
 }
 
 // Output is what a builder reports about one build.
 type Output struct {
-	Files    []string // package files, from makepkg --packagelist, that exist
-	ExitCode int      // of the last command run; -1 when it died of a signal
-	MaxRSS   int64    // bytes; the maximum over the commands run
+	Files []string // package files, from makepkg --packagelist, that exist
+	// SHA256 is the hex sha256 of each file of Files, computed as the
+	// builder copied it to a place the build user cannot write.
+	SHA256   map[string]string
+	ExitCode int   // of the last command run; -1 when it died of a signal
+	MaxRSS   int64 // bytes; the maximum over the commands run
 	// Detached is set by a Remote builder whose job may still be running
 	// after the attempt returned (its cancellation failed): the next apply
 	// re-attaches to it or cancels it.

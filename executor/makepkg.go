@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,21 +9,26 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 
-	"github.com/portmake/portmake/internal/fsutil"
+	"github.com/portmake/portmake/alpm/srcinfo"
 )
 
-// Makepkg builds with plain makepkg inside bubblewrap, for hosts without
-// devtools (CI, the quick start). The sandbox has no network, a private
-// /tmp and a read-only view of the host, with only the job's build
-// directory, its package destination and the source cache writable; it
-// runs as the unprivileged build user when portmake runs as root.
+// Makepkg builds with plain makepkg inside bubblewrap (see Sandbox), for
+// hosts without devtools (CI, the quick start). Each job gets a workspace
+// of its own: a copy of its PKGBUILD tree, and empty build, package,
+// source and home directories. A build runs makepkg four times, each in
+// the sandbox:
 //
-// Sources are downloaded first by `makepkg --verifysource` in the same
-// sandbox but with the network, then the build itself runs offline.
+//  1. --printsrcinfo, offline, to learn the sources, their checksums and
+//     validpgpkeys from the PKGBUILD itself (not from a .SRCINFO that may
+//     be stale or lie);
+//  2. --verifysource, with the network: downloads the sources that the
+//     shared cache did not provide, and verifies checksums and PGP
+//     signatures (after the package's keys are imported into the build's
+//     own keyring), unless the job opts out with NoInteg;
+//  3. the build itself, offline;
+//  4. --packagelist, offline, to name the build's own package files,
+//     which portmake then copies out of the build user's reach and hashes.
 //
 // makepkg cannot install packages without root, so this builder does not
 // install the in-plan dependencies it is given (-I in the chroot builder):
@@ -30,123 +36,46 @@ import (
 // must set NoDeps to skip makepkg's check. The log says so for each build
 // that has in-plan dependencies.
 type Makepkg struct {
-	WorkDir     string   // build directories: a fresh copy of the source per job
-	PkgDest     string   // one output directory per job ID, as for Chroot
-	SrcDest     string   // downloaded sources, shared across jobs; "" keeps them in the build dir
-	MakepkgConf string   // --config; "" uses the host's
-	User        string   // build user when running as root; default DefaultBuildUser
-	MakepkgArgs []string // build.makepkg_args, after portmake's own arguments
-	// PreserveBuildDir keeps every build directory; CleanupOnFailure
-	// removes that of a failed build too (kept by default, to debug it).
+	Sandbox     *Sandbox     // runs every makepkg and gpg; required
+	WorkDir     string       // workspaces, one per job, portmake's own
+	PkgDest     string       // one output directory per job ID, as for Chroot
+	Cache       *SourceCache // downloaded sources shared by content; nil for none
+	MakepkgConf string       // --config; "" uses the host's
+	MakepkgArgs []string     // build.makepkg_args, after portmake's own arguments
+	// PreserveBuildDir keeps every workspace; CleanupOnFailure removes that
+	// of a failed build too (kept by default, to debug it).
 	PreserveBuildDir bool
 	CleanupOnFailure bool
 	Log              *slog.Logger
-
-	probe     sync.Once
-	probeErr  error
-	sandbox   []string // bwrap options that work on this host
-	probeNote string   // what was dropped, for every log
 }
 
 func (m *Makepkg) Kind() string { return "makepkg" }
 
-// wantedIsolation are the namespace options the sandbox asks for. Some
-// hosts (containers, kernels with user namespaces off) refuse one of them;
-// probeSandbox drops those with a warning, never silently.
-var wantedIsolation = []string{"--unshare-net", "--unshare-pid"}
-
-func bwrapBase() []string {
-	return []string{"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"}
+func (m *Makepkg) workspace(j *Job) *workspace {
+	return &workspace{dir: filepath.Join(m.WorkDir, copyName(j)), hasConf: m.MakepkgConf != ""}
 }
 
-// probeSandbox finds which isolation options bwrap accepts here, running
-// `bwrap ... true` as the build user.
-func (m *Makepkg) probeSandbox(ctx context.Context) error {
-	m.probe.Do(func() {
-		try := func(opts []string) error {
-			args := append(asUser(m.User), bwrapBase()...)
-			args = append(args, opts...)
-			args = append(args, "--die-with-parent", "--new-session", "--", "true")
-			var out strings.Builder
-			_, err := RunCommand(ctx, Command{Args: args}, &out)
-			if err != nil {
-				return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
-			}
-			return nil
-		}
-		if err := try(wantedIsolation); err == nil {
-			m.sandbox = slices.Clone(wantedIsolation)
-			return
-		}
-		var dropped []string
-		for _, o := range wantedIsolation {
-			if err := try([]string{o}); err == nil {
-				m.sandbox = append(m.sandbox, o)
-			} else {
-				dropped = append(dropped, fmt.Sprintf("%s (%v)", o, err))
-			}
-		}
-		if err := try(m.sandbox); err != nil {
-			m.probeErr = fmt.Errorf("bubblewrap does not work on this host: %w", err)
-			return
-		}
-		m.probeNote = "WARNING: bubblewrap refused " + strings.Join(dropped, ", ") + "; building with less isolation"
-		if m.Log != nil {
-			m.Log.Warn("makepkg sandbox degraded", "dropped", dropped)
-		}
-	})
-	return m.probeErr
-}
-
-func (m *Makepkg) buildDir(j *Job) string { return filepath.Join(m.WorkDir, copyName(j)) }
-func (m *Makepkg) outDir(j *Job) string   { return filepath.Join(m.PkgDest, j.ID) }
-
-func (m *Makepkg) srcDest(j *Job) string {
-	if m.SrcDest != "" {
-		return m.SrcDest
-	}
-	return filepath.Join(m.buildDir(j), ".srcdest")
-}
+func (m *Makepkg) outDir(j *Job) string { return filepath.Join(m.PkgDest, j.ID) }
 
 func (m *Makepkg) env(j *Job) []string {
-	dir := m.buildDir(j)
-	return append([]string{
-		"PKGEXT=.pkg.tar.zst",
-		"PKGDEST=" + m.outDir(j),
-		"SRCDEST=" + m.srcDest(j),
-		"BUILDDIR=" + filepath.Join(dir, ".build"),
-	}, j.Env...)
+	return append([]string{"PKGEXT=.pkg.tar.zst"}, j.Env...)
 }
 
-// sandboxed wraps a makepkg argv in runuser and bwrap.
-func (m *Makepkg) sandboxed(j *Job, network bool, makepkgArgs ...string) Command {
-	dir := m.buildDir(j)
-	args := append(asUser(m.User), bwrapBase()...)
-	for _, p := range []string{dir, m.outDir(j), m.srcDest(j)} {
-		args = append(args, "--bind", p, p)
+// integFlags are the integrity flags of every makepkg call that reads
+// sources: none, unless the Portfile opts the package out (nointeg).
+func integFlags(j *Job) []string {
+	if j.NoInteg {
+		return []string{"--skipinteg"}
 	}
-	if m.MakepkgConf != "" {
-		// The private /tmp would hide a makepkg.conf that lives under /tmp
-		// (a port checked out there, a test's work directory).
-		args = append(args, "--ro-bind", m.MakepkgConf, m.MakepkgConf)
-	}
-	for _, o := range m.sandbox {
-		if network && o == "--unshare-net" {
-			continue
-		}
-		args = append(args, o)
-	}
-	args = append(args, "--die-with-parent", "--new-session", "--chdir", dir, "--", "makepkg")
-	if m.MakepkgConf != "" {
-		args = append(args, "--config", m.MakepkgConf)
-	}
-	args = append(args, makepkgArgs...)
-	return Command{Dir: dir, Env: m.env(j), Args: args}
+	return nil
 }
 
-func (m *Makepkg) commands(j *Job) []Command {
-	fetch := m.sandboxed(j, true, "--verifysource", "--skipinteg", "--noconfirm")
-	flags := []string{"--noconfirm", "--holdver", "--skipinteg"}
+func (m *Makepkg) commands(w *workspace, j *Job) (fetch, build Command) {
+	sb := m.sandbox()
+	// --ignorearch: downloading and verifying (for CARCH) needs no arch
+	// check; the build itself checks the PKGBUILD's arch list.
+	fetchArgs := append([]string{"--verifysource", "--noconfirm", "--ignorearch"}, integFlags(j)...)
+	flags := append([]string{"--noconfirm", "--holdver"}, integFlags(j)...)
 	if j.Stage == 1 || j.Nocheck {
 		flags = append(flags, "--nocheck")
 	}
@@ -154,15 +83,25 @@ func (m *Makepkg) commands(j *Job) []Command {
 		flags = append(flags, "--ignorearch")
 	}
 	if j.NoDeps {
+		fetchArgs = append(fetchArgs, "--nodeps")
 		flags = append(flags, "--nodeps")
 	}
 	flags = append(flags, m.MakepkgArgs...)
-	return []Command{fetch, m.sandboxed(j, false, flags...)}
+	fetch = sb.command(inSandbox{ws: w, network: true, writable: true, keys: true, env: m.env(j), args: makepkgArgs(w, fetchArgs...)})
+	build = sb.command(inSandbox{ws: w, writable: true, env: m.env(j), args: makepkgArgs(w, flags...)})
+	return fetch, build
+}
+
+func (m *Makepkg) sandbox() *Sandbox {
+	if m.Sandbox == nil {
+		return &Sandbox{}
+	}
+	return m.Sandbox
 }
 
 func (m *Makepkg) check(j *Job) error {
-	if m.WorkDir == "" || m.PkgDest == "" {
-		return errors.New("makepkg builder: work dir and package destination are required")
+	if m.WorkDir == "" || m.PkgDest == "" || m.Sandbox == nil {
+		return errors.New("makepkg builder: sandbox, work dir and package destination are required")
 	}
 	if err := checkID(j); err != nil {
 		return err
@@ -173,33 +112,39 @@ func (m *Makepkg) check(j *Job) error {
 	return nil
 }
 
-// Commands returns the source download and the build.
-// The sandbox is probed first, so that the commands shown are the ones a
-// build runs (the probe may drop an isolation option the host refuses),
-// and so that no worker reads the sandbox settings while another's probe
-// writes them.
+// Commands returns what Build runs: the metadata read, the source
+// download and verification, the build and the package list. The sandbox
+// is probed first, so that the commands shown are the ones a build runs
+// (the probe may drop an isolation option the host refuses), and so that
+// no worker reads the sandbox settings while another's probe writes them.
 func (m *Makepkg) Commands(j *Job, deps []string) ([]Command, error) {
 	if err := m.check(j); err != nil {
 		return nil, err
 	}
-	if err := m.probeSandbox(context.Background()); err != nil {
+	if err := m.Sandbox.Probe(context.Background()); err != nil {
 		return nil, err
 	}
-	return m.commands(j), nil
+	w := m.workspace(j)
+	fetch, build := m.commands(w, j)
+	eval := func(args ...string) Command {
+		return m.Sandbox.command(inSandbox{ws: w, env: m.env(j), args: makepkgArgs(w, args...)})
+	}
+	return []Command{eval("--printsrcinfo"), fetch, build, eval("--packagelist")}, nil
 }
 
-// Build copies the source into a fresh build directory owned by the build
-// user, downloads the sources, builds offline and reports the packages.
+// Build builds j in a fresh workspace and reports its packages, copied to
+// PkgDest/<job ID> and hashed.
 func (m *Makepkg) Build(ctx context.Context, j *Job, log io.Writer, deps []string) (out Output, err error) {
 	out.ExitCode = -1
 	if err := m.check(j); err != nil {
 		return out, err
 	}
-	if err := m.probeSandbox(ctx); err != nil {
+	sb := m.Sandbox
+	if err := sb.Probe(ctx); err != nil {
 		return out, err
 	}
-	if m.probeNote != "" {
-		fmt.Fprintf(log, "==> portmake: %s\n", m.probeNote)
+	if sb.probeNote != "" {
+		fmt.Fprintf(log, "==> portmake: %s\n", sb.probeNote)
 	}
 	if len(deps) > 0 {
 		fmt.Fprintf(log, "==> portmake: the makepkg builder cannot install in-plan dependencies; they must be on the host:\n")
@@ -207,65 +152,80 @@ func (m *Makepkg) Build(ctx context.Context, j *Job, log io.Writer, deps []strin
 			fmt.Fprintf(log, "      %s\n", d)
 		}
 	}
-	dir := m.buildDir(j)
-	if err := os.MkdirAll(m.WorkDir, 0o755); err != nil {
-		return out, fmt.Errorf("build dir: %w", err)
+	if err := os.MkdirAll(m.WorkDir, 0o700); err != nil {
+		return out, fmt.Errorf("work dir: %w", err)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return out, fmt.Errorf("remove stale build dir: %w", err)
-	}
-	if err := fsutil.CopyTree(j.SourceDir, dir, nil); err != nil {
-		return out, fmt.Errorf("copy %s to the build dir: %w", j.SourceDir, err)
-	}
-	for _, d := range []string{m.outDir(j), m.srcDest(j)} {
-		if d == m.outDir(j) {
-			err = freshDir(d)
-		} else {
-			err = os.MkdirAll(d, 0o755)
-		}
-		if err != nil {
-			return out, fmt.Errorf("build dir: %w", err)
-		}
-	}
-	for _, d := range []string{dir, m.outDir(j), m.srcDest(j)} {
-		if err := chownToUser(m.User, d); err != nil {
-			return out, fmt.Errorf("hand %s to the build user: %w", d, err)
-		}
+	w := m.workspace(j)
+	if _, err := newWorkspace(w.dir, sb.User, j.SourceDir, m.MakepkgConf); err != nil {
+		return out, fmt.Errorf("workspace for %s: %w", j.Pkgbase, err)
 	}
 	defer func() {
 		keep := m.PreserveBuildDir || (err != nil && ctx.Err() == nil && !m.CleanupOnFailure)
 		if keep {
-			fmt.Fprintf(log, "==> portmake: kept the build dir %s\n", dir)
+			fmt.Fprintf(log, "==> portmake: kept the workspace %s\n", w.dir)
 			return
 		}
-		if rerr := os.RemoveAll(dir); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("remove build dir: %w", rerr))
+		if rerr := removeTree(w.dir); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove workspace: %w", rerr))
 		}
 	}()
 
 	tw := &tailWriter{w: log, max: 16 << 10}
-	for _, c := range m.commands(j) {
+	files, err := prepareSources(ctx, sb, m.Cache, w, j, m.env(j), tw)
+	if err != nil {
+		return out, err
+	}
+	fetch, build := m.commands(w, j)
+	for i, c := range []Command{fetch, build} {
 		fmt.Fprintf(tw, "==> portmake: %s\n", c)
 		info, err := RunCommand(ctx, c, tw)
 		out.ExitCode, out.MaxRSS = info.ExitCode, max(out.MaxRSS, info.MaxRSS)
 		if err != nil {
 			return out, classify(ctx, info, tw.tail(), err)
 		}
+		if i == 0 {
+			if err := m.Cache.store(files, w.srcdest(), tw); err != nil {
+				return out, fmt.Errorf("source cache: %w", err)
+			}
+		}
 	}
-	out.Files, err = packageList(ctx, m.packageListCmd(j), m.User, m.outDir(j), true)
+	names, err := sb.packageNames(ctx, w, m.env(j))
+	if err != nil {
+		return out, err
+	}
+	out.Files, out.SHA256, err = collectOutputs(names, w.pkgdest(), m.outDir(j))
 	return out, err
 }
 
-func (m *Makepkg) packageListCmd(j *Job) Command {
-	args := append(asUser(m.User), "makepkg", "--packagelist")
-	if m.MakepkgConf != "" {
-		args = append(args, "--config", m.MakepkgConf)
+// prepareSources reads the PKGBUILD's metadata in the sandbox, fills the
+// private SRCDEST from the cache and imports the package's PGP keys. It
+// returns the downloaded sources, for the cache once they are verified.
+func prepareSources(ctx context.Context, sb *Sandbox, cache *SourceCache, w *workspace, j *Job, env []string, log io.Writer) ([]sourceFile, error) {
+	si, err := sb.srcinfo(ctx, w, env)
+	if err != nil {
+		return nil, err
 	}
-	dir := m.buildDir(j)
-	if _, err := os.Stat(dir); err != nil {
-		dir = j.SourceDir // a dry run: the build dir does not exist yet
+	files := downloadedSources(si, j.Arch)
+	if j.NoInteg {
+		// Nothing verifies these downloads: keep them out of the cache.
+		files = nil
 	}
-	return Command{Dir: dir, Env: append([]string{"PKGEXT=.pkg.tar.zst"}, j.Env...), Args: args}
+	if err := cache.seed(files, w.srcdest(), sb.User, log); err != nil {
+		return nil, fmt.Errorf("source cache: %w", err)
+	}
+	if err := sb.importKeys(ctx, w, si, j.Keyring, log); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// srcinfo evaluates makepkg --printsrcinfo in w and parses it.
+func (s *Sandbox) srcinfo(ctx context.Context, w *workspace, env []string) (*srcinfo.Srcinfo, error) {
+	out, err := s.evaluateIn(ctx, w, env, "--printsrcinfo")
+	if err != nil {
+		return nil, err
+	}
+	return srcinfo.Parse(bytes.NewReader(out), "PKGBUILD (makepkg --printsrcinfo)")
 }
 
 // PackageList returns the files a build of j would write.
@@ -273,5 +233,21 @@ func (m *Makepkg) PackageList(ctx context.Context, j *Job) ([]string, error) {
 	if err := m.check(j); err != nil {
 		return nil, err
 	}
-	return packageList(ctx, m.packageListCmd(j), m.User, m.outDir(j), false)
+	return evalPackageList(ctx, m.Sandbox, j, m.MakepkgConf, m.env(j), m.outDir(j))
+}
+
+// evalPackageList names the files a build of j would write in outDir, from
+// makepkg --packagelist in a sandbox of its own.
+func evalPackageList(ctx context.Context, sb *Sandbox, j *Job, conf string, env []string, outDir string) ([]string, error) {
+	out, err := sb.Evaluate(ctx, j.SourceDir, conf, env, "--packagelist")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, l := range bytes.Split(out, []byte("\n")) {
+		if l = bytes.TrimSpace(l); len(l) > 0 {
+			files = append(files, filepath.Join(outDir, filepath.Base(string(l))))
+		}
+	}
+	return files, nil
 }

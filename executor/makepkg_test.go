@@ -3,12 +3,15 @@ package executor
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +41,24 @@ func writeRealSource(t *testing.T, dir, rel string) {
 	t.Helper()
 	os.WriteFile(filepath.Join(dir, "PKGBUILD"), []byte(strings.Replace(realPKGBUILD, "@REL@", rel, 1)), 0o644)
 	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello\n"), 0o644)
-	testutil.ChownTree(t, dir)
+}
+
+// testSandbox returns a sandbox for tests: as root it drops to
+// testutil.BuildUser, otherwise it runs as the test's user.
+func testSandbox(t testing.TB) *Sandbox {
+	t.Helper()
+	testutil.RequireTool(t, "bwrap", "makepkg")
+	if os.Geteuid() == 0 {
+		testutil.RequireTool(t, "setpriv")
+	}
+	u, err := ResolveBuildUser(testutil.BuildUser)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return &Sandbox{User: u, ScratchDir: t.TempDir()}
 }
 
 // pacmanList runs pacman -Sl on a copy of the repo's DB, with a
@@ -71,11 +91,13 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 	}
 	os.WriteFile("/tmp/portmake-canary", nil, 0o644)
 	defer os.Remove("/tmp/portmake-canary")
-	base := testutil.BuilderDir(t)
+	// A private directory, as root's /root or t.TempDir: the build user
+	// never needs to reach it.
+	base := t.TempDir()
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
 	writeRealSource(t, src, "1")
-	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
+	b := &Makepkg{Sandbox: testSandbox(t), WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
 	repo := t.TempDir()
 	pub := &DirPublisher{Root: repo, Arch: "x86_64", DB: testRepoDB}
 	rec := newMemRecorder()
@@ -101,8 +123,17 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 	if !slices.Equal(r.Files, wantFiles) {
 		t.Errorf("files %v, want %v", r.Files, wantFiles)
 	}
-	if _, err := os.Stat(b.buildDir(j)); err == nil {
-		t.Error("build dir left after a successful build")
+	if _, err := os.Stat(b.workspace(j).dir); err == nil {
+		t.Error("workspace left after a successful build")
+	}
+	for _, f := range r.Files {
+		data, _ := os.ReadFile(f)
+		if sum := sha256.Sum256(data); r.SHA256[f] != hex.EncodeToString(sum[:]) {
+			t.Errorf("sha256 of %s: result says %q", f, r.SHA256[f])
+		}
+		if fi, err := os.Stat(f); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) || fi.Mode().Perm()&0o022 != 0 {
+			t.Errorf("%s is not portmake's own, read-only for others: %v", f, fi.Mode())
+		}
 	}
 	db := filepath.Join(pub.Dir("port"), "port.db.tar.gz")
 	if got, want := pacmanList(t, db, "port"), "port pmdemo 1.0-1\nport pmdemo-libs 1.0-1\n"; got != want {
@@ -112,8 +143,8 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 		t.Errorf("publication not recorded: %v", got)
 	}
 	logData, _ := os.ReadFile(r.LogPath)
-	for _, want := range []string{"runuser -u builder -- bwrap", "--unshare-net", "==> Finished making: pmdemo 1.0-1", "result: built"} {
-		if os.Geteuid() != 0 && strings.HasPrefix(want, "runuser") {
+	for _, want := range []string{"setpriv --reuid", "--unshare-net", "==> Finished making: pmdemo 1.0-1", "result: built"} {
+		if os.Geteuid() != 0 && strings.HasPrefix(want, "setpriv") {
 			continue
 		}
 		if !bytes.Contains(logData, []byte(want)) {
@@ -146,7 +177,7 @@ func TestMakepkgBuildAndPublish(t *testing.T) {
 
 func TestMakepkgBuildFailureAndAbort(t *testing.T) {
 	testutil.RequireTool(t, "makepkg", "bwrap")
-	base := testutil.BuilderDir(t)
+	base := t.TempDir()
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "PKGBUILD"), []byte(`pkgname=pmslow
@@ -156,14 +187,13 @@ arch=(any)
 build() { echo started > "$startdir/started"; sleep 1000; }
 package() { :; }
 `), 0o644)
-	testutil.ChownTree(t, src)
-	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
+	b := &Makepkg{Sandbox: testSandbox(t), WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
 	j := &Job{ID: "slow", Pkgbase: "pmslow", Version: "1-1", SourceDir: src}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	go func() {
 		for ctx.Err() == nil {
-			if _, err := os.Stat(filepath.Join(b.buildDir(j), "started")); err == nil {
+			if _, err := os.Stat(filepath.Join(b.workspace(j).startdir(), "started")); err == nil {
 				cancel()
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -174,8 +204,8 @@ package() { :; }
 	if err == nil || !errors.Is(ctx.Err(), context.Canceled) {
 		t.Fatalf("build ended without the cancellation: %v\n%s", err, log.String())
 	}
-	if _, err := os.Stat(b.buildDir(j)); err == nil {
-		t.Error("an aborted build's directory was kept")
+	if _, err := os.Stat(b.workspace(j).dir); err == nil {
+		t.Error("an aborted build's workspace was kept")
 	}
 	out, _ := exec.Command("pgrep", "-f", "sleep 1000").Output()
 	if len(bytes.TrimSpace(out)) > 0 {
@@ -187,19 +217,14 @@ package() { :; }
 // builder, so that one worker computes its commands while the other
 // probes the sandbox. CI runs it under -race.
 func TestMakepkgConcurrentBuilds(t *testing.T) {
-	testutil.RequireTool(t, "makepkg", "bwrap")
-	if os.Geteuid() == 0 {
-		testutil.RequireTool(t, "runuser")
-	}
-	base := testutil.BuilderDir(t)
-	b := &Makepkg{WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
+	base := t.TempDir()
+	b := &Makepkg{Sandbox: testSandbox(t), WorkDir: filepath.Join(base, "work"), PkgDest: filepath.Join(base, "pkg")}
 	var jobs []*Job
 	for _, name := range []string{"pmone", "pmtwo"} {
 		src := filepath.Join(base, "src-"+name)
 		os.MkdirAll(src, 0o755)
 		pkgbuild := "pkgname=" + name + "\npkgver=1\npkgrel=1\narch=(any)\npackage() { :; }\n"
 		os.WriteFile(filepath.Join(src, "PKGBUILD"), []byte(pkgbuild), 0o644)
-		testutil.ChownTree(t, src)
 		jobs = append(jobs, &Job{ID: "hash-" + name, Pkgbase: name, Version: "1-1", SourceDir: src, Arch: "x86_64"})
 	}
 	e := &Executor{Builder: b, Recorder: newMemRecorder(), Options: Options{Jobs: 2, LogDir: t.TempDir()}}

@@ -1,59 +1,19 @@
 package executor
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
-	"os/user"
+	"path"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-
-	"github.com/portmake/portmake/proc"
+	"syscall"
 )
-
-// DefaultBuildUser is the unprivileged account makepkg runs as when
-// portmake runs as root: makepkg refuses to run as root.
-const DefaultBuildUser = "builder"
-
-// asUser returns the argv prefix that drops to the build user when running
-// as root, and nothing otherwise.
-func asUser(name string) []string {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	if name == "" {
-		name = DefaultBuildUser
-	}
-	return []string{"runuser", "-u", name, "--"}
-}
-
-// chownToUser hands path to the build user when running as root, so that
-// makepkg, which runs as that user, can write there.
-func chownToUser(name, path string) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	if name == "" {
-		name = DefaultBuildUser
-	}
-	u, err := user.Lookup(name)
-	if err != nil {
-		return fmt.Errorf("build user: %w (create it with useradd -m %s)", err, name)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return filepath.WalkDir(path, func(p string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
-}
 
 // safeID matches job IDs that may name a directory.
 var safeID = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -75,63 +35,108 @@ func copyName(j *Job) string {
 	return "portmake-" + j.Pkgbase + "-" + id
 }
 
-// packageList runs makepkg --packagelist (c) and returns the files it
-// names, moved into outDir, keeping only those that exist when
-// requireExist is set. makepkg computes the names from the PKGBUILD and
-// PKGEXT, so only this build's own files are reported: never a stale
+// packageFile matches the name of a package file as makepkg writes it.
+var packageFile = regexp.MustCompile(`^[A-Za-z0-9@._+-]+\.pkg\.tar(\.[a-z0-9]+)?$`)
+
+// packageNames runs makepkg --packagelist in w's sandbox and returns the
+// file names it prints. makepkg computes them from the PKGBUILD and
+// PKGEXT, so only this build's own files are named: never a stale
 // version, nor another build's debug package, as a glob would.
-//
-// makepkg insists that PKGDEST, BUILDDIR and SRCDEST be writable by the user it
-// runs as, even just to list names, and outDir and the source directory
-// may belong to root (the chroot builder), so the listing runs against a
-// scratch PKGDEST, BUILDDIR and SRCDEST owned by the build user and the names are
-// then placed in outDir.
-func packageList(ctx context.Context, c Command, user, outDir string, requireExist bool) ([]string, error) {
-	scratch, err := os.MkdirTemp("", "portmake-packagelist-")
+func (s *Sandbox) packageNames(ctx context.Context, w *workspace, env []string) ([]string, error) {
+	out, err := s.evaluateIn(ctx, w, env, "--packagelist")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(scratch)
-	if err := chownToUser(user, scratch); err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Dir = c.Dir
-	// makepkg also insists on a writable BUILDDIR and SRCDEST (default: the PKGBUILD's
-	// directory, which belongs to root for the chroot builder), though
-	// listing names builds nothing: point it at the scratch directory too.
-	cmd.Env = proc.MergeEnv(proc.WithoutEnv(os.Environ(), "PKGEXT", "PKGDEST", "SRCDEST", "BUILDDIR"), append(c.Env, "PKGDEST="+scratch, "BUILDDIR="+scratch, "SRCDEST="+scratch))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", c, err, strings.TrimSpace(stderr.String()))
-	}
-	var files []string
-	for _, l := range strings.Split(stdout.String(), "\n") {
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue
 		}
-		f := filepath.Join(outDir, filepath.Base(l))
-		if requireExist {
-			if _, err := os.Stat(f); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					continue // e.g. a debug package the build did not make
-				}
-				return nil, err
-			}
+		name := path.Base(l)
+		if !packageFile.MatchString(name) {
+			return nil, fmt.Errorf("makepkg --packagelist named %q, which is not a package file name", l)
 		}
-		files = append(files, f)
+		names = append(names, name)
 	}
-	if requireExist && len(files) == 0 {
-		return nil, fmt.Errorf("the build wrote none of the packages makepkg --packagelist names:\n%s", stdout.String())
+	if len(names) == 0 {
+		return nil, errors.New("makepkg --packagelist named no package")
 	}
-	return files, nil
+	return names, nil
+}
+
+// collectOutputs copies the named packages that exist in from (a build's
+// PKGDEST, which the build user owns) to outDir, fresh files of portmake's
+// own, and returns their paths and sha256 digests. From then on no build
+// can change them: the copies are new inodes that no build process ever
+// held open, in a directory the build user cannot write. A name that is
+// not a regular file (a symlink to /etc/shadow, say) is refused.
+func collectOutputs(names []string, from, outDir string) (files []string, sums map[string]string, err error) {
+	if err := freshDir(outDir); err != nil {
+		return nil, nil, fmt.Errorf("package destination: %w", err)
+	}
+	sums = map[string]string{}
+	for _, name := range names {
+		src := filepath.Join(from, name)
+		fi, err := os.Lstat(src)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // e.g. a debug package the build did not make
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, nil, fmt.Errorf("build output %s is not a regular file (%s): refused", name, fi.Mode().Type())
+		}
+		dst := filepath.Join(outDir, name)
+		sum, err := copyVerbatim(src, dst)
+		if err != nil {
+			return nil, nil, fmt.Errorf("copy build output %s: %w", name, err)
+		}
+		files = append(files, dst)
+		sums[dst] = sum
+	}
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("the build wrote none of the packages makepkg --packagelist names: %s", strings.Join(names, ", "))
+	}
+	return files, sums, nil
+}
+
+// copyVerbatim copies the regular file src (never through a symlink) to
+// the new file dst, mode 0644, and returns the sha256 of the bytes copied.
+func copyVerbatim(src, dst string) (string, error) {
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	if fi, err := in.Stat(); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", src)
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // freshDir removes dir and makes it again, empty.
 func freshDir(dir string) error {
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeTree(dir); err != nil {
 		return err
 	}
 	return os.MkdirAll(dir, 0o755)

@@ -114,7 +114,7 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 		} else {
 			o, err = c.e.Builder.Build(ctx, run, out, deps)
 		}
-		r.ExitCode, r.MaxRSS, r.Files = o.ExitCode, o.MaxRSS, o.Files
+		r.ExitCode, r.MaxRSS, r.Files, r.SHA256 = o.ExitCode, o.MaxRSS, o.Files, o.SHA256
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -24,25 +24,32 @@ const DefaultScratch = "/var/tmp/portmake"
 // bubblewrap, or makechrootpkg in the node's chroot.
 func DefaultBuilders(spec BuilderSpec, dir string) (executor.Builder, error) {
 	pkgdest := filepath.Join(dir, "pkg")
+	scratch := spec.Scratch
+	if scratch == "" {
+		scratch = DefaultScratch
+	}
+	// One workspace per attempt: two ports (or two farms) may build the
+	// same node on one machine at once.
+	work := filepath.Join(scratch, "build", filepath.Base(filepath.Dir(dir))+"."+filepath.Base(dir))
+	// Every makepkg runs in the sandbox, as the build user (as root), on
+	// the node as locally.
+	u, err := executor.ResolveBuildUser(spec.User)
+	if err != nil {
+		return nil, err
+	}
+	sb := &executor.Sandbox{User: u, ScratchDir: filepath.Join(scratch, "eval")}
+	cache := &executor.SourceCache{Dir: filepath.Join(scratch, "cache", "sources")}
+	if spec.NoCache {
+		cache = nil // every source downloaded again, into the build's own SRCDEST
+	}
 	switch spec.Kind {
 	case "makepkg":
-		scratch := spec.Scratch
-		if scratch == "" {
-			scratch = DefaultScratch
-		}
-		// One build directory per attempt: two ports (or two farms) may
-		// build the same node on one machine at once.
-		work := filepath.Join(scratch, "build", filepath.Base(filepath.Dir(dir))+"."+filepath.Base(dir))
-		m := &executor.Makepkg{WorkDir: work, PkgDest: pkgdest,
-			SrcDest: filepath.Join(scratch, "srcdest"), MakepkgConf: spec.MakepkgConf, User: spec.User,
-			MakepkgArgs: spec.MakepkgArgs, PreserveBuildDir: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}
-		if spec.NoCache {
-			m.SrcDest = "" // the build's own directory, fresh every attempt
-		}
-		return m, nil
+		return &executor.Makepkg{Sandbox: sb, WorkDir: work, PkgDest: pkgdest, Cache: cache,
+			MakepkgConf: spec.MakepkgConf, MakepkgArgs: spec.MakepkgArgs,
+			PreserveBuildDir: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}, nil
 	case "makechrootpkg":
 		c := &executor.Chroot{Dir: spec.Chroot, PacmanConf: spec.PacmanConf, MakepkgConf: spec.MakepkgConf,
-			CacheDir: spec.Cache, PkgDest: pkgdest, User: spec.User, MakepkgArgs: spec.MakepkgArgs,
+			CacheDir: spec.Cache, PkgDest: pkgdest, Sandbox: sb, WorkDir: work, Cache: cache, MakepkgArgs: spec.MakepkgArgs,
 			PreserveChroot: spec.Preserve, CleanupOnFailure: spec.CleanupOnFailure}
 		if spec.NoCache {
 			c.FreshCache = filepath.Join(spec.Chroot, "nocache")

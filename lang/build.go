@@ -194,10 +194,6 @@ func (l *loader) checkBackend(attrs map[string]*hcl.Attribute, bd *Build, workDi
 				"The slurm block is ignored because the backend is \"local\". Set backend = \"slurm\" to build through Slurm, or remove the block.")
 		}
 	}
-	if bd.UserSet && bd.Builder != "makepkg" {
-		l.warnf(rangeOf("user", bd.Range), "Build user not used",
-			"user names the user the makepkg builder builds as; the %s builder builds as the chroot's own build user, so this setting has no effect.", bd.Builder)
-	}
 }
 
 var slurmSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{

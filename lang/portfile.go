@@ -219,8 +219,8 @@ func (s Sources) PackagingURL(pkgbase, project string) string {
 type Build struct {
 	Builder string // "makechrootpkg" or "makepkg"
 	Backend string // BackendLocal or BackendSlurm: where builds run
-	// User is the unprivileged user the makepkg builder builds as
-	// (DefaultUser unless set; UserSet tells which).
+	// User is the unprivileged user PKGBUILD code runs as in the sandbox,
+	// for both builders (DefaultUser unless set; UserSet tells which).
 	User    string
 	UserSet bool
 	Chroot  string // absolute

@@ -112,7 +112,6 @@ func TestNewAttributeErrors(t *testing.T) {
 	}{
 		{"user root", "build {\n  user = \"root\"\n  builder = \"makepkg\"\n}", 2, "Invalid build user", "makepkg refuses to run as root"},
 		{"user chars", "build {\n  user = \"Bob Smith\"\n  builder = \"makepkg\"\n}", 2, "Invalid build user", "useradd"},
-		{"user unused", "build {\n  user = \"bob\"\n}", 2, "Build user not used", "makechrootpkg builder builds as the chroot's own"},
 		{"memory unit", "build {\n  memory = \"24\"\n}", 2, "Invalid memory", "it has no unit; write 24MiB, 24GiB"},
 		{"memory GB", "build {\n  memory = \"24GB\"\n}", 2, "Invalid memory", "write 24GiB"},
 		{"memory number", "build {\n  memory = 24\n}", 2, "Invalid memory", "no unit"},

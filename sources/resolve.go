@@ -109,9 +109,11 @@ type Resolver struct {
 	NoUpdate bool
 	// GitTimeout bounds each git or makepkg invocation (default 5 minutes).
 	GitTimeout time.Duration
-	// BuildUser runs makepkg --printsrcinfo when portmake runs as root,
-	// since makepkg refuses root (default "builder").
-	BuildUser string
+	// PrintSrcinfo prints the .SRCINFO of a PKGBUILD directory that has
+	// none (makepkg --printsrcinfo). A PKGBUILD is code: the caller runs
+	// it in the builders' sandbox (executor.Sandbox.Evaluate). nil makes
+	// a local directory without .SRCINFO an error.
+	PrintSrcinfo func(ctx context.Context, dir string) ([]byte, error)
 }
 
 func (r *Resolver) log() *slog.Logger {

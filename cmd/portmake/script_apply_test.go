@@ -23,11 +23,12 @@ func init() {
 	scriptCommands["wait-file"] = cmdWaitFile
 	scriptCommands["pid-gone"] = cmdPidGone
 	scriptCommands["nohash"] = cmdNoHash
+	scriptCommands["nosystem"] = cmdNoSystem
 	scriptCommands["fakedevtools"] = cmdFakeDevtools
 }
 
 // cmdFakeDevtools installs the fake devtools of testdata/fakedevtools
-// (makechrootpkg, mkarchroot) into $WORK/bin, puts that first on PATH, and
+// (makechrootpkg, mkarchroot, arch-nspawn) into $WORK/bin, puts that first on PATH, and
 // points their records at $WORK/rec:
 //
 //	fakedevtools
@@ -40,7 +41,7 @@ func cmdFakeDevtools(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	bin := ts.MkAbs("bin")
 	ts.Check(os.MkdirAll(bin, 0o755))
-	for _, name := range []string{"makechrootpkg", "mkarchroot"} {
+	for _, name := range []string{"makechrootpkg", "mkarchroot", "arch-nspawn"} {
 		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fakedevtools", name))
 		ts.Check(err)
 		ts.Check(os.WriteFile(filepath.Join(bin, name), data, 0o755))
@@ -203,4 +204,28 @@ func cmdNoHash(ts *testscript.TestScript, neg bool, args []string) {
 	data, err := os.ReadFile(path)
 	ts.Check(err)
 	ts.Check(os.WriteFile(path, hexRun.ReplaceAll(data, []byte("HASH")), 0o644))
+}
+
+var (
+	// systemBinds are the sandbox's read-only views of the host's system
+	// directories, which differ between hosts (merged /usr or not, /opt).
+	systemBinds = regexp.MustCompile(`bwrap (--(ro-bind|ro-bind-try|symlink) \S+ \S+ )*--dev /dev`)
+	buildIDs    = regexp.MustCompile(`--reuid \d+ --regid \d+`)
+)
+
+// cmdNoSystem replaces what differs between hosts in the sandbox commands
+// of FILE (dry-run output): the system directory binds by SYSTEM, and the
+// build user's uid and gid by UID and GID.
+//
+//	nosystem FILE
+func cmdNoSystem(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: nosystem FILE")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	data = systemBinds.ReplaceAll(data, []byte("bwrap SYSTEM --dev /dev"))
+	data = buildIDs.ReplaceAll(data, []byte("--reuid UID --regid GID"))
+	ts.Check(os.WriteFile(path, data, 0o644))
 }

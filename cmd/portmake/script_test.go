@@ -23,8 +23,12 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 // installs every tool and has the corpus, and a silent skip there would
 // hide a broken setup; on a fresh clone without ../shared the scenarios
 // that read the corpus skip. [slurm] is true when a Slurm test cluster can
-// start (root, slurm-wlm and munge), under the same rule.
+// start (root, slurm-wlm and munge), under the same rule. [root] is true
+// when the scenario runs as root (creating users).
 func scriptCondition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
 	if cond == "slurm" {
 		return slurmCondition()
 	}
