@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portmake/portmake/alpm/syncdb"
 	"github.com/portmake/portmake/executor"
 	"github.com/portmake/portmake/lang"
 	"github.com/portmake/portmake/planner"
@@ -41,6 +40,9 @@ type ApplyOptions struct {
 	StopOnFailure bool     // start no build after the first failure
 	RetryFailed   bool     // retry builds that failed before with the same hash
 	NoUpload      bool     // build without publishing
+	// ForceUnconditional publishes to an S3 store that does not honour
+	// conditional writes (safe only with a single publisher).
+	ForceUnconditional bool
 	// DryRun, when set, receives the commands each build would run
 	// instead of running them; nothing is recorded.
 	DryRun           io.Writer
@@ -140,7 +142,7 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		return nil, err
 	}
 	res := &ApplyResult{PlanID: pr.ID}
-	if len(run) == 0 {
+	if len(run) == 0 && (len(plan.AnySync) == 0 || o.NoUpload) {
 		return res, nil
 	}
 	jobs, idx := p.jobs(plan, run)
@@ -167,6 +169,9 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		return nil, err
 	}
 	ex.Progress = prog
+	if ex.Synced, err = p.syncAnyFor(ctx, o, ex, plan); err != nil {
+		return nil, err
+	}
 	if err := p.footprints(ctx, jobs); err != nil {
 		return nil, err
 	}
@@ -338,17 +343,11 @@ func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, pl
 		return nil, nil, fmt.Errorf("build.builder %q is not supported", pf.Build.Builder)
 	}
 	if !o.NoUpload {
-		switch {
-		case pf.Publish == nil:
-			return nil, nil, errors.New("apply: the Portfile has no publish block; add one or pass --no-upload")
-		case pf.Publish.Type != "dir":
-			return nil, nil, fmt.Errorf("apply: publish %q is not supported yet; use publish \"dir\" or --no-upload", pf.Publish.Type)
+		pub, err := p.publishing(ctx, o, st, sel.Jobs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("apply: %w", err)
 		}
-		ex.Publisher = &executor.DirPublisher{Root: pf.Publish.Path, Arch: pf.Arch(), DB: executor.FuncDB{
-			Name: "portmake repo add --remove-old",
-			Fn: func(db string, files []string) error {
-				return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
-			}}}
+		ex.Publisher = pub
 	}
 	rec := &recorder{st: st, replace: map[string]bool{}, idx: idx, failureLimit: max(o.FailureLimit, 1)}
 	for _, r := range o.Replace {

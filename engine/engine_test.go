@@ -198,6 +198,20 @@ func TestApplyDemo(t *testing.T) {
 	if want := []string{"demo-split-bin", "demo-split-data", "demo-tools", "hello-port"}; !slices.Equal(names, want) {
 		t.Errorf("published demo.db lists %v, want %v", names, want)
 	}
+	// The ARCH=any packages were copied from upstream, not built.
+	if res.Summary.Synced != 2 {
+		t.Errorf("first apply synced %d packages, want 2 (iana-etc, python-setuptools)", res.Summary.Synced)
+	}
+	for repo, want := range map[string]string{"core": "iana-etc 20241206-1", "extra": "python-setuptools 1:75.6.0-1"} {
+		db, err := syncdb.ReadFile(filepath.Join(dir, "demo", "repos", "port", repo, "os", "aarch64", repo+".db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, ver, _ := strings.Cut(want, " ")
+		if pkg := db.Find(name); pkg == nil || pkg.Version != ver {
+			t.Errorf("%s.db: %s is %+v, want %s", repo, name, pkg, ver)
+		}
+	}
 
 	st, err := p.Status(ctx)
 	if err != nil || st.Apply == nil || st.Apply.ID != res.ApplyID || len(st.Builds) != 3 {
@@ -217,9 +231,10 @@ func TestApplyDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The demo publishes into the repositories it plans from, so the
-	// second plan is empty; were it not, its builds would be up to date.
-	if s := res.Summary; s != nil && (s.Count(Built) != 0 || s.Count(UpToDate) != len(s.Jobs)) {
-		t.Errorf("second apply: %d built, %d up to date of %d; want nothing built", s.Count(Built), s.Count(UpToDate), len(s.Jobs))
+	// second plan is empty; were it not, its builds would be up to date
+	// and nothing would be synced again.
+	if s := res.Summary; s != nil && (s.Count(Built) != 0 || s.Count(UpToDate) != len(s.Jobs) || s.Synced != 0) {
+		t.Errorf("second apply: %d built, %d up to date of %d, %d synced; want nothing built or synced", s.Count(Built), s.Count(UpToDate), len(s.Jobs), s.Synced)
 	}
 	hist, err := p.History(ctx, "hello-port", 0)
 	if err != nil || len(hist) != 1 {

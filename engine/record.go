@@ -60,7 +60,10 @@ func (r *recorder) Finished(ctx context.Context, id int64, res *executor.Result)
 	if res.Err != nil {
 		br.Error = res.Err.Error()
 	}
-	return r.st.FinishBuild(context.WithoutCancel(ctx), id, status, br)
+	if err := r.st.FinishBuild(context.WithoutCancel(ctx), id, status, br); err != nil {
+		return err
+	}
+	return r.recordOutputs(ctx, id, res)
 }
 
 func (r *recorder) Published(ctx context.Context, id int64, files []string) error {

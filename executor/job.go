@@ -166,12 +166,25 @@ type Builder interface {
 }
 
 // Publisher publishes the package files of a successful build to a
-// repository. Publish returns the published paths, which the Recorder
-// stores for later runs (-I of dependents of an up-to-date job).
+// repository (package publish implements it). sha256 holds the hex sha256
+// of each file, recorded when the build ended: Publish refuses a file
+// whose bytes differ. It returns the published names, which the Recorder
+// stores.
 type Publisher interface {
-	Publish(ctx context.Context, repo string, files []string) ([]string, error)
+	Publish(ctx context.Context, repo string, files []string, sha256 map[string]string) ([]string, error)
 	// Commands describes what Publish would do, for --dry-run.
 	Commands(repo string, files []string) []Command
+}
+
+// Unpublished is a Recorder that also remembers builds that succeeded but
+// were never published (the publish failed, or apply was killed during
+// it). For such a build the scheduler publishes the recorded files, once
+// their bytes check against the recorded sha256, instead of building the
+// job again.
+type Unpublished interface {
+	// Unpublished returns the newest such build with this job ID, its
+	// files and their sha256; ok is false when there is none.
+	Unpublished(ctx context.Context, jobID string) (buildID int64, files []string, sha256 map[string]string, ok bool, err error)
 }
 
 // Recorder persists the run in the state store. Every state change is

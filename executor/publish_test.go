@@ -2,112 +2,168 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portmake/portmake/alpm/syncdb"
 )
+
+// DirPublisher is the executor tests' publisher: it copies the files into
+// <Root>/<repo>/os/<Arch>/ and runs the DB writer, checking each file's
+// bytes against the recorded sha256 first. The real one is package
+// publish's, which cannot be imported here (it imports the executor).
+type DirPublisher struct {
+	Root string
+	Arch string
+	DB   FuncDB
+}
+
+// FuncDB is an in-process DB writer; Name is the equivalent command line
+// dry runs show.
+type FuncDB struct {
+	Name string
+	Fn   func(db string, files []string) error
+}
 
 // testRepoDB writes DBs with portmake's own repo-add, as apply does.
 var testRepoDB = FuncDB{Name: "portmake repo add --remove-old", Fn: func(db string, files []string) error {
 	return syncdb.Add(db, files, syncdb.AddOptions{RemoveOld: true})
 }}
 
-// checkingDB is a RepoDB that asserts the publishing order: when the DB
-// is written, every file it is about to list is already in place, and the
-// versions it replaces are still there (they go only after the write).
-type checkingDB struct {
-	t       *testing.T
-	mustBe  []string // files that must still exist at the DB write
-	written [][]string
+func (p *DirPublisher) Dir(repo string) string { return filepath.Join(p.Root, repo, "os", p.Arch) }
+
+func (p *DirPublisher) Commands(repo string, files []string) []Command {
+	dir := p.Dir(repo)
+	var cmds []Command
+	var dst []string
+	for _, f := range files {
+		to := filepath.Join(dir, filepath.Base(f))
+		cmds = append(cmds, Command{Args: []string{"install", "-D", "-m", "0644", f, to}})
+		dst = append(dst, to)
+	}
+	args := append(strings.Fields(p.DB.Name), filepath.Join(dir, repo+".db.tar.gz"))
+	return append(cmds, Command{Args: append(args, dst...)})
 }
 
-func (d *checkingDB) Add(_ context.Context, db string, files []string) error {
-	for _, f := range append(slices.Clone(files), d.mustBe...) {
-		if _, err := os.Stat(f); err != nil {
-			d.t.Errorf("at the DB write: %v", err)
+func (p *DirPublisher) Publish(ctx context.Context, repo string, files []string, sums map[string]string) ([]string, error) {
+	dir := p.Dir(repo)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		if got, err := fileSHA256(f); err != nil || got != sums[f] {
+			return nil, fmt.Errorf("%s: sha256 %s, recorded %q (%v)", f, got, sums[f], err)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		to := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(to, data, 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, to)
+	}
+	if err := p.DB.Fn(filepath.Join(dir, repo+".db.tar.gz"), out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unpubRecorder remembers builds that succeeded but were not published.
+type unpubRecorder struct{ *memRecorder }
+
+func (u unpubRecorder) Unpublished(_ context.Context, jobID string) (int64, []string, map[string]string, bool, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i := u.next; i > 0; i-- {
+		b := u.builds[i]
+		if b.job.ID == jobID && b.result != nil && b.result.Outcome == Built && b.published == nil {
+			return i, b.result.Files, b.result.SHA256, true, nil
 		}
 	}
-	d.written = append(d.written, files)
-	return os.WriteFile(db, []byte(fmt.Sprint(files)), 0o644)
+	return 0, nil, nil, false, nil
 }
 
-func (d *checkingDB) Command(db string, files []string) Command {
-	return Command{Args: append([]string{"db-add", db}, files...)}
+// fileBuilder writes one real file per build and counts builds.
+type fileBuilder struct {
+	dir    string
+	builds int
 }
 
-func TestDirPublisherOrder(t *testing.T) {
-	out := t.TempDir()
-	mk := func(name string, sig bool) string {
-		p := filepath.Join(out, name)
-		os.WriteFile(p, []byte(name), 0o644)
-		if sig {
-			os.WriteFile(p+".sig", []byte("sig"), 0o644)
-		}
-		return p
+func (f *fileBuilder) Kind() string                                      { return "file" }
+func (f *fileBuilder) Commands(j *Job, deps []string) ([]Command, error) { return nil, nil }
+func (f *fileBuilder) PackageList(_ context.Context, j *Job) ([]string, error) {
+	return []string{filepath.Join(f.dir, j.ID, j.Pkgbase+"-"+j.Version+"-x86_64.pkg.tar.zst")}, nil
+}
+func (f *fileBuilder) Build(ctx context.Context, j *Job, _ io.Writer, _ []string) (Output, error) {
+	f.builds++
+	files, _ := f.PackageList(ctx, j)
+	os.MkdirAll(filepath.Dir(files[0]), 0o755)
+	if err := os.WriteFile(files[0], []byte(fmt.Sprintf("build %d of %s", f.builds, j.ID)), 0o644); err != nil {
+		return Output{}, err
 	}
-	root := t.TempDir()
-	db := &checkingDB{t: t}
-	p := &DirPublisher{Root: root, Arch: "aarch64", DB: db}
-	dir := p.Dir("extra")
-	ctx := context.Background()
+	return Output{Files: files}, nil
+}
 
-	v1 := []string{mk("foo-1.0-1-aarch64.pkg.tar.zst", true), mk("foo-libs-1.0-1-aarch64.pkg.tar.zst", false)}
-	if _, err := p.Publish(ctx, "extra", v1); err != nil {
-		t.Fatal(err)
-	}
-	// An unrelated package that must survive foo's update.
-	other := []string{mk("bar-2-1-any.pkg.tar.zst", false)}
-	if _, err := p.Publish(ctx, "extra", other); err != nil {
-		t.Fatal(err)
-	}
-	db.mustBe = []string{filepath.Join(dir, "foo-1.0-1-aarch64.pkg.tar.zst"), filepath.Join(dir, "foo-1.0-1-aarch64.pkg.tar.zst.sig")}
-	v2 := []string{mk("foo-1.1-1-aarch64.pkg.tar.zst", true), mk("foo-libs-1.1-1-aarch64.pkg.tar.zst", false)}
-	got, err := p.Publish(ctx, "extra", v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{filepath.Join(dir, "foo-1.1-1-aarch64.pkg.tar.zst"), filepath.Join(dir, "foo-libs-1.1-1-aarch64.pkg.tar.zst")}
-	if !slices.Equal(got, want) || !slices.Equal(db.written[2], want) {
-		t.Errorf("published %v, DB got %v, want %v", got, db.written[2], want)
-	}
-	ents, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	wantNames := []string{"bar-2-1-any.pkg.tar.zst", "extra.db.tar.gz", "foo-1.1-1-aarch64.pkg.tar.zst", "foo-1.1-1-aarch64.pkg.tar.zst.sig", "foo-libs-1.1-1-aarch64.pkg.tar.zst"}
-	if !slices.Equal(names, wantNames) {
-		t.Errorf("repo dir holds %v, want %v (old versions and temp files gone)", names, wantNames)
-	}
+// failingPublisher fails every publish.
+type failingPublisher struct{ fakePublisher }
 
-	for _, bad := range [][]string{nil, {filepath.Join(out, "not-a-package.txt")}} {
-		if _, err := p.Publish(ctx, "extra", bad); err == nil {
-			t.Errorf("published %v", bad)
+func (*failingPublisher) Publish(context.Context, string, []string, map[string]string) ([]string, error) {
+	return nil, errors.New("disk full")
+}
+
+// checkingPublisher records what it published and checks the sums.
+type checkingPublisher struct{ fakePublisher }
+
+func (p *checkingPublisher) Publish(ctx context.Context, repo string, files []string, sums map[string]string) ([]string, error) {
+	for _, f := range files {
+		if got, err := fileSHA256(f); err != nil || got != sums[f] {
+			return nil, fmt.Errorf("%s: sha256 %s, recorded %q", f, got, sums[f])
 		}
 	}
-	if _, err := p.Publish(ctx, "../etc", v2); err == nil {
-		t.Error("published to a repository named ../etc")
-	}
+	return p.fakePublisher.Publish(ctx, repo, files, sums)
 }
 
-func TestInstallFileReplacesWhole(t *testing.T) {
-	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-	os.WriteFile(dst, []byte("old"), 0o600)
-	os.WriteFile(src, []byte("new content"), 0o600)
-	if err := installFile(src, dst); err != nil {
-		t.Fatal(err)
+// TestPublishEarlierBuild: a build that succeeded but was not published
+// is published by the next run from its recorded files, not built again;
+// unless its files changed since.
+func TestPublishEarlierBuild(t *testing.T) {
+	rec := unpubRecorder{newMemRecorder()}
+	b := &fileBuilder{dir: t.TempDir()}
+	j := job("a")
+	j.Publish = "core"
+	s := run(t, &Executor{Builder: b, Recorder: rec, Publisher: &failingPublisher{}}, []*Job{j})
+	if r := s.Results["a"]; r.Outcome != Failed || !strings.Contains(r.Err.Error(), "disk full") || len(r.SHA256) != 1 {
+		t.Fatalf("first run: %v %v %v", r.Outcome, r.Err, r.SHA256)
 	}
-	data, _ := os.ReadFile(dst)
-	fi, _ := os.Stat(dst)
-	if string(data) != "new content" || fi.Mode().Perm() != 0o644 {
-		t.Errorf("dst %q mode %v", data, fi.Mode())
+	pub := &checkingPublisher{}
+	s = run(t, &Executor{Builder: b, Recorder: rec, Publisher: pub}, []*Job{j})
+	if r := s.Results["a"]; r.Outcome != Built || r.Reason != "built earlier, published now" {
+		t.Fatalf("second run: %v %q %v", r.Outcome, r.Reason, r.Err)
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
-		t.Errorf("temp file left: %v", ents)
+	if b.builds != 1 || len(pub.calls) != 1 {
+		t.Errorf("%d builds, %d publishes: want the first build published, not a new one", b.builds, len(pub.calls))
+	}
+	if got := rec.builds[1].published; len(got) != 1 {
+		t.Errorf("the earlier build was not recorded as published: %v", got)
+	}
+
+	// A file that changed since its build is not published: it is built again.
+	j2 := job("c")
+	j2.Publish = "core"
+	run(t, &Executor{Builder: b, Recorder: rec, Publisher: &failingPublisher{}}, []*Job{j2})
+	files, _ := b.PackageList(context.Background(), j2)
+	os.WriteFile(files[0], []byte("tampered"), 0o644)
+	pub = &checkingPublisher{}
+	s = run(t, &Executor{Builder: b, Recorder: rec, Publisher: pub}, []*Job{j2})
+	if r := s.Results["c"]; r.Outcome != Built || r.Reason != "" || b.builds != 3 {
+		t.Errorf("a tampered earlier build: %v %q, %d builds", r.Outcome, r.Reason, b.builds)
 	}
 }

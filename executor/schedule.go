@@ -82,6 +82,9 @@ type Options struct {
 	// (build and publish) instead of running them. Nothing is written to
 	// the store or the log directory.
 	DryRun io.Writer
+	// Synced is how many package files the caller copied from upstream
+	// (ARCH=any) before the run; the Summary reports it.
+	Synced int
 	// BuildDependentsOfFailed builds a job whose dependency failed anyway,
 	// against the target's binaries for that dependency (see rule 1). It
 	// needs Executor.Rehash.
@@ -120,6 +123,8 @@ type Summary struct {
 	// Busy is the sum of the durations of every attempt: Busy/(Jobs×Wall)
 	// is the utilisation of the build slots.
 	Busy time.Duration
+	// Synced counts the package files copied from upstream, not built.
+	Synced int
 }
 
 // Count returns the number of jobs that ended with o.
@@ -218,7 +223,7 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 		return nil, err
 	}
 	slots := min(adm.cap, len(jobs)) // the most that can run at once
-	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now()}
+	s := &Summary{DryRun: e.DryRun != nil, Jobs: jobs, Results: make(map[string]*Result, len(jobs)), Start: time.Now(), Synced: e.Synced}
 	c.s = s
 	prog.Begin(jobs, slots)
 

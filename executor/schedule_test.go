@@ -491,7 +491,7 @@ type fakePublisher struct {
 	calls []string
 }
 
-func (p *fakePublisher) Publish(_ context.Context, repo string, files []string) ([]string, error) {
+func (p *fakePublisher) Publish(_ context.Context, repo string, files []string, _ map[string]string) ([]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string

@@ -2,9 +2,12 @@ package executor
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +21,10 @@ import (
 func (c *coordinator) work(ctx context.Context, n *node, deps []string, adopt *Orphan, events chan<- event) {
 	if c.e.DryRun != nil {
 		events <- event{n: n, result: c.dryRun(ctx, n.run, deps)}
+		return
+	}
+	if r := c.publishEarlier(ctx, n.run); adopt == nil && r != nil {
+		events <- event{n: n, result: r}
 		return
 	}
 	var r *Result
@@ -123,6 +130,7 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 		r.Outcome, r.Err = Failed, fmt.Errorf("%s: %w", display(j), err)
 	default:
 		r.Outcome = Built
+		c.hashOutputs(r)
 	}
 	r.Duration = time.Since(start)
 	if err := c.e.Recorder.Finished(bg, id, r); err != nil {
@@ -137,20 +145,85 @@ func (c *coordinator) attempt(ctx context.Context, j *Job, deps []string, attemp
 	// Publishing runs to its end even after a cancellation: it takes
 	// seconds, and a finished build that is not published would have to be
 	// built again.
-	published, err := c.e.Publisher.Publish(bg, j.Publish, r.Files)
+	c.publish(bg, j, id, r, out)
+	return r
+}
+
+// publish publishes a built result and records it; a failure fails r.
+func (c *coordinator) publish(ctx context.Context, j *Job, id int64, r *Result, out io.Writer) {
+	published, err := c.e.Publisher.Publish(ctx, j.Publish, r.Files, r.SHA256)
 	if err != nil {
 		r.Outcome, r.Err = Failed, fmt.Errorf("%s: publish to %s: %w", display(j), j.Publish, err)
 		fmt.Fprintf(out, "\n==> portmake: %v\n", r.Err)
-		return r
+		return
 	}
 	fmt.Fprintf(out, "\n==> portmake: published to %s:\n", j.Publish)
 	for _, f := range published {
 		fmt.Fprintf(out, "  %s\n", f)
 	}
-	if err := c.e.Recorder.Published(bg, id, published); err != nil {
+	if err := c.e.Recorder.Published(ctx, id, published); err != nil {
 		r.Outcome, r.Err = Failed, fmt.Errorf("%s: record publication: %w", display(j), err)
-		return r
 	}
+}
+
+// hashOutputs fills r.SHA256 for the files the builder did not hash, at
+// the end of the build. A file it cannot read stays without a sum, and a
+// publisher refuses it.
+func (c *coordinator) hashOutputs(r *Result) {
+	for _, f := range r.Files {
+		if r.SHA256[f] != "" {
+			continue
+		}
+		sum, err := fileSHA256(f)
+		if err != nil {
+			c.log.Warn("cannot hash a built file", "file", f, "err", err)
+			continue
+		}
+		if r.SHA256 == nil {
+			r.SHA256 = map[string]string{}
+		}
+		r.SHA256[f] = sum
+	}
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// publishEarlier publishes the files of an earlier build of j that
+// succeeded but was never published, when the Recorder knows one and its
+// files still have their recorded bytes; nil means j must be built.
+func (c *coordinator) publishEarlier(ctx context.Context, j *Job) *Result {
+	un, ok := c.e.Recorder.(Unpublished)
+	if !ok || c.e.NoUpload || j.Publish == "" || c.e.Publisher == nil {
+		return nil
+	}
+	id, files, sums, ok, err := un.Unpublished(ctx, j.ID)
+	if err != nil || !ok || len(files) == 0 {
+		if err != nil {
+			c.log.Warn("look up an unpublished build", "pkgbase", j.Pkgbase, "err", err)
+		}
+		return nil
+	}
+	for _, f := range files {
+		if got, err := fileSHA256(f); err != nil || sums[f] == "" || got != sums[f] {
+			c.log.Info("an earlier build's files changed or are gone; building again", "pkgbase", j.Pkgbase, "build", id, "file", f)
+			return nil
+		}
+	}
+	start := time.Now()
+	r := &Result{Outcome: Built, Reason: "built earlier, published now", Files: files, SHA256: sums, Start: start, ExitCode: 0}
+	c.publish(context.WithoutCancel(ctx), j, id, r, io.Discard)
+	r.Duration = time.Since(start)
 	return r
 }
 

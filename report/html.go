@@ -286,7 +286,7 @@ details { margin: 6px 0; } summary { cursor: pointer; }
 {{if .Running}}<table><thead><tr><th>build</th><th>version</th><th>started</th></tr></thead><tbody>
 {{range .Running}}<tr><td>{{.ID}}</td><td>{{.Version}}</td><td>{{ts .Started}}</td></tr>{{end}}
 </tbody></table>{{end}}
-{{with .LastRound}}<p>Last round {{.Number}}: {{.Built}} built, {{.Failed}} failed, {{.Skipped}} skipped, {{.Remembered}} held by failure memory, {{since .Started .Finished}}{{if .Err}}; error: {{.Err}}{{end}}.</p>{{end}}
+{{with .LastRound}}<p>Last round {{.Number}}: {{.Built}} built, {{.Failed}} failed, {{.Skipped}} skipped, {{.Remembered}} held by failure memory, {{.Promoted}} promoted, {{since .Started .Finished}}{{if .Err}}; error: {{.Err}}{{end}}.</p>{{end}}
 </section>
 {{end}}
 <section id="plan">

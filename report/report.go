@@ -95,6 +95,7 @@ type Round struct {
 	Failed     int
 	Skipped    int
 	Remembered int // builds held back by failure memory
+	Promoted   int // packages moved from testing to stable
 	Err        string
 }
 

@@ -89,6 +89,10 @@ func eventLine(j *engine.Job, r *engine.Result, dry bool) string {
 		if dry {
 			return "would build " + name + againstSuffix(r)
 		}
+		if r.Reason != "" {
+			// An earlier build, published now (not built again).
+			return fmt.Sprintf("built   %s: %s%s", name, r.Reason, againstSuffix(r))
+		}
 		return fmt.Sprintf("built   %s in %s%s", name, short(r.Duration), againstSuffix(r))
 	case engine.UpToDate:
 		return "up to date " + name + againstSuffix(r)
@@ -296,7 +300,15 @@ func WriteSummary(w io.Writer, s *engine.Summary) {
 	if s.DryRun {
 		built = "to build"
 	}
-	fmt.Fprintf(w, "\n%d %s, %d failed, %d skipped, %d up to date", s.Count(engine.Built), built,
+	fmt.Fprintf(w, "\n%d %s", s.Count(engine.Built), built)
+	if s.Synced > 0 {
+		synced := "synced"
+		if s.DryRun {
+			synced = "to sync"
+		}
+		fmt.Fprintf(w, ", %d %s", s.Synced, synced)
+	}
+	fmt.Fprintf(w, ", %d failed, %d skipped, %d up to date",
 		s.Count(engine.Failed)+s.Count(engine.Remembered)+s.Count(engine.Aborted), s.Count(engine.Skipped), s.Count(engine.UpToDate))
 	if !s.DryRun {
 		fmt.Fprintf(w, " in %s", short(s.Wall))

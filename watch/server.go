@@ -144,6 +144,7 @@ type lastRoundDoc struct {
 	Failed          int       `json:"failed"`
 	Skipped         int       `json:"skipped"`
 	Remembered      int       `json:"remembered"`
+	Promoted        int       `json:"promoted"`
 	Error           string    `json:"error"`
 }
 
@@ -159,7 +160,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		doc.Running = append(doc.Running, runningDoc{b.ID, b.Pkgbase, b.Version, b.Started, now.Sub(b.Started).Seconds()})
 	}
 	if l := snap.LastRound; l != nil {
-		doc.LastRound = &lastRoundDoc{l.Number, l.Started, l.Finished, l.Finished.Sub(l.Started).Seconds(), l.Built, l.Failed, l.Skipped, l.Remembered, l.Err}
+		doc.LastRound = &lastRoundDoc{l.Number, l.Started, l.Finished, l.Finished.Sub(l.Started).Seconds(), l.Built, l.Failed, l.Skipped, l.Remembered, l.Promoted, l.Err}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

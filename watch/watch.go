@@ -2,8 +2,8 @@
 // with upstream, round after round (what auto_builder.py did). A round
 // refreshes the repository databases (conditional GETs: an unchanged
 // mirror costs one request per database), plans, applies what is stale
-// and, when a promote hook is given, promotes; then the daemon sleeps for
-// the interval, with jitter.
+// and, when asked, promotes from testing to stable; then the daemon sleeps
+// for the interval, with jitter.
 //
 // The daemon holds the state store's lock for its whole life (one daemon
 // per store, and no `portmake apply` beside it). No error of a round stops
@@ -38,6 +38,7 @@ type Port interface {
 	Apply(ctx context.Context, o engine.ApplyOptions, prog engine.Progress) (*engine.ApplyResult, error)
 	Report(ctx context.Context, o report.LoadOptions) (*report.Data, error)
 	Stats(ctx context.Context) (*engine.Stats, error)
+	Promote(ctx context.Context, o engine.PromoteOptions) ([]*engine.PromotePlan, error)
 }
 
 // Options configure a daemon. Zero values take the documented defaults.
@@ -55,9 +56,10 @@ type Options struct {
 	Abort bool
 	Plan  engine.PlanOptions  // Refresh is forced on for the plan
 	Apply engine.ApplyOptions // PlanID, Drain, LockHeld and FailureLimit are set per round
-	// Promote, when set, runs after each round that built something
-	// (nothing on main promotes yet: it is the hook for that command).
-	Promote func(ctx context.Context, r *engine.ApplyResult) error
+	// Promote runs `portmake promote` after each round that built
+	// something: every testing repository's packages whose dependencies
+	// the stable repositories satisfy move there.
+	Promote bool
 	Log     *slog.Logger
 	// Notify receives systemd notifications (READY=1, STATUS=...,
 	// WATCHDOG=1, STOPPING=1); nil sends none.
@@ -229,7 +231,7 @@ func (d *Daemon) round(ctx context.Context, drain <-chan struct{}, n int) report
 	finish := func() report.Round {
 		r.Finished = time.Now()
 		d.state.endRound(r)
-		attrs := []any{"built", r.Built, "failed", r.Failed, "skipped", r.Skipped, "remembered", r.Remembered, "seconds", seconds(r.Finished.Sub(r.Started))}
+		attrs := []any{"built", r.Built, "failed", r.Failed, "skipped", r.Skipped, "remembered", r.Remembered, "promoted", r.Promoted, "seconds", seconds(r.Finished.Sub(r.Started))}
 		if r.Err != "" {
 			log.Warn("round ended with an error", append(attrs, "err", r.Err)...)
 		} else {
@@ -260,9 +262,20 @@ func (d *Daemon) round(ctx context.Context, drain <-chan struct{}, n int) report
 		r.Err = "apply: " + err.Error()
 		return finish()
 	}
-	if o.Promote != nil && r.Built > 0 && !stopping(ctx, drain) {
+	if o.Promote && r.Built > 0 && !stopping(ctx, drain) {
 		d.state.setPhase(PhasePromoting, time.Time{})
-		if err := o.Promote(ctx, res); err != nil {
+		d.notify(fmt.Sprintf("STATUS=round %d: promoting", n))
+		plans, err := d.port.Promote(ctx, engine.PromoteOptions{})
+		for _, p := range plans {
+			for _, m := range p.Moves {
+				log.Info("promoted", "from", p.From, "to", p.To, "pkgbase", m.Pkgbase, "version", m.Version)
+			}
+			for _, h := range p.Held {
+				log.Info("held in testing", "from", p.From, "to", p.To, "pkgbase", h.Pkgbase, "version", h.Version, "reasons", h.Reasons)
+			}
+			r.Promoted += len(p.Moves)
+		}
+		if err != nil {
 			r.Err = "promote: " + err.Error()
 		}
 	}

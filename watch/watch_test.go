@@ -16,6 +16,7 @@ import (
 
 	"github.com/portmake/portmake/engine"
 	"github.com/portmake/portmake/planner"
+	"github.com/portmake/portmake/publish"
 	"github.com/portmake/portmake/report"
 )
 
@@ -28,6 +29,7 @@ type fakePort struct {
 	plans     int
 	applies   []engine.ApplyOptions
 	applyFn   func(ctx context.Context, o engine.ApplyOptions, prog engine.Progress) (*engine.ApplyResult, error)
+	promotes  int
 	planTimes []time.Time
 }
 
@@ -67,6 +69,14 @@ func (f *fakePort) Apply(ctx context.Context, o engine.ApplyOptions, prog engine
 
 func (f *fakePort) Report(ctx context.Context, o report.LoadOptions) (*report.Data, error) {
 	return &report.Data{Title: "test port", Generated: o.Now}, nil
+}
+
+func (f *fakePort) Promote(ctx context.Context, o engine.PromoteOptions) ([]*engine.PromotePlan, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.promotes++
+	return []*engine.PromotePlan{{From: "core-testing", To: "core", Moves: []publish.Move{{Pkgbase: "gcc", Version: "14-1"}},
+		Held: []publish.Hold{{Pkgbase: "vim", Version: "9-1", Reasons: []string{"vim needs python>=3.12: nothing in stable provides it"}}}}}, nil
 }
 
 func (f *fakePort) Stats(ctx context.Context) (*engine.Stats, error) {
@@ -356,5 +366,42 @@ func TestListenDefaultsToLoopback(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("server ended with %v", err)
+	}
+}
+
+// TestPromote: with Promote, a round that built something promotes and
+// logs every move and hold; a round that built nothing does not.
+func TestPromote(t *testing.T) {
+	built := true
+	f := &fakePort{applyFn: func(ctx context.Context, o engine.ApplyOptions, prog engine.Progress) (*engine.ApplyResult, error) {
+		out := engine.UpToDate
+		if built {
+			out = engine.Built
+		}
+		j := &engine.Job{ID: "h1", Pkgbase: "gcc", Version: "14-1"}
+		return &engine.ApplyResult{PlanID: o.PlanID, Summary: &engine.Summary{Jobs: []*engine.Job{j}, Results: map[string]*engine.Result{"h1": {Outcome: out}}}}, nil
+	}}
+	var logs logBuffer
+	o := testOptions(&logs)
+	o.Rounds, o.Promote = 1, true
+	d := New(f, o)
+	if err := d.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.promotes != 1 || d.State().Snapshot().LastRound.Promoted != 1 {
+		t.Errorf("%d promotions, last round %+v", f.promotes, d.State().Snapshot().LastRound)
+	}
+	for _, want := range []string{`msg=promoted round=1 from=core-testing to=core pkgbase=gcc version=14-1`,
+		`msg="held in testing" round=1 from=core-testing to=core pkgbase=vim version=9-1 reasons="[vim needs python>=3.12: nothing in stable provides it]"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
+	}
+	built = false
+	if err := New(f, o).Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.promotes != 1 {
+		t.Errorf("a round that built nothing promoted")
 	}
 }

@@ -17,18 +17,20 @@ import (
 // ApplyCmd builds the stale nodes of a plan and publishes them.
 type ApplyCmd struct {
 	PlanFlags
-	PlanID           int64    `arg:"" optional:"" name:"plan-id" help:"Apply this stored plan (refused when stale) instead of planning now."`
-	AutoApprove      bool     `name:"auto-approve" help:"Do not ask for confirmation."`
-	Jobs             string   `short:"j" help:"Concurrent builds: N, auto (follow this machine's load), or 0 for no limit with the slurm backend (default: build.jobs)." placeholder:"N|auto"`
-	Replace          []string `sep:"," help:"Rebuild these pkgbases even when a published build with the same hash exists." placeholder:"PKG"`
-	Target           []string `sep:"," help:"Build only these pkgbases and what they need." placeholder:"PKG"`
-	StopOnFailure    bool     `name:"stop-on-failure" help:"Stop starting builds after the first failure (default: keep going)."`
-	KeepGoing        bool     `name:"keep-going" help:"Keep building everything independent of a failure (the default)."`
-	RetryFailed      bool     `name:"retry-failed" help:"Retry builds that failed before with the same hash."`
-	NoUpload         bool     `name:"no-upload" help:"Build without publishing."`
-	DryRun           bool     `name:"dry-run" help:"Print the builder and publish commands instead of running them."`
-	PreserveChroot   bool     `name:"preserve-chroot" help:"Keep every build's working copy."`
-	CleanupOnFailure bool     `name:"cleanup-on-failure" help:"Remove the working copy of failed builds too."`
+	PlanID        int64    `arg:"" optional:"" name:"plan-id" help:"Apply this stored plan (refused when stale) instead of planning now."`
+	AutoApprove   bool     `name:"auto-approve" help:"Do not ask for confirmation."`
+	Jobs          string   `short:"j" help:"Concurrent builds: N, auto (follow this machine's load), or 0 for no limit with the slurm backend (default: build.jobs)." placeholder:"N|auto"`
+	Replace       []string `sep:"," help:"Rebuild these pkgbases even when a published build with the same hash exists." placeholder:"PKG"`
+	Target        []string `sep:"," help:"Build only these pkgbases and what they need." placeholder:"PKG"`
+	StopOnFailure bool     `name:"stop-on-failure" help:"Stop starting builds after the first failure (default: keep going)."`
+	KeepGoing     bool     `name:"keep-going" help:"Keep building everything independent of a failure (the default)."`
+	RetryFailed   bool     `name:"retry-failed" help:"Retry builds that failed before with the same hash."`
+	NoUpload      bool     `name:"no-upload" help:"Build without publishing."`
+	// ForceUnconditional is for S3 stores without conditional writes.
+	ForceUnconditional bool `name:"force-unconditional" help:"Publish to an S3 store that does not honour conditional writes (safe only with one publisher)."`
+	DryRun             bool `name:"dry-run" help:"Print the builder and publish commands instead of running them."`
+	PreserveChroot     bool `name:"preserve-chroot" help:"Keep every build's working copy."`
+	CleanupOnFailure   bool `name:"cleanup-on-failure" help:"Remove the working copy of failed builds too."`
 	// A pointer: unset takes the Portfile's build.build_dependents_of_failed.
 	BuildDependentsOfFailed *bool  `name:"build-dependents-of-failed" negatable:"" help:"Build what needs a failed build anyway, against the target's binaries for it (default: build.build_dependents_of_failed)."`
 	NoCache                 bool   `name:"no-cache" help:"Start every build with an empty package cache (makepkg builder: an empty source cache)."`
@@ -54,7 +56,7 @@ func (c *ApplyCmd) Run(env *Env, g *Globals) error {
 	}
 	o := engine.ApplyOptions{
 		PlanID: c.PlanID, Plan: c.options(), Jobs: jobs, JobsAuto: auto, Replace: c.Replace, Target: c.Target, Exclude: c.Exclude,
-		StopOnFailure: c.StopOnFailure, RetryFailed: c.RetryFailed, NoUpload: c.NoUpload,
+		StopOnFailure: c.StopOnFailure, RetryFailed: c.RetryFailed, NoUpload: c.NoUpload, ForceUnconditional: c.ForceUnconditional,
 		PreserveChroot: c.PreserveChroot, CleanupOnFailure: c.CleanupOnFailure,
 		BuildDependentsOfFailed: c.BuildDependentsOfFailed, NoCache: c.NoCache, StartFrom: c.StartFrom, Only: c.Only,
 		Selected: func(s *engine.Selection) { ui.WriteSelection(env.Stdout, s) },

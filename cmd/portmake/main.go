@@ -40,6 +40,8 @@ type CLI struct {
 	Logs     LogsCmd     `cmd:"" help:"Print or follow the latest build log of a package."`
 	Status   StatusCmd   `cmd:"" help:"Show the current or last apply."`
 	History  HistoryCmd  `cmd:"" help:"Show past builds: duration, peak RSS, result, log."`
+	Verify   VerifyCmd   `cmd:"" help:"Compare the published repositories with their databases; --repair fixes them."`
+	Promote  PromoteCmd  `cmd:"" help:"Move packages from testing to stable, gated on their dependencies."`
 
 	BuildNode BuildNodeCmd `cmd:"" name:"build-node" help:"Build one staged attempt on a build node (what a Slurm job runs)."`
 

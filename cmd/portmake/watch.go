@@ -26,6 +26,7 @@ type WatchCmd struct {
 	FailureLimit int           `name:"failure-limit" default:"2" help:"Stop retrying a build after it failed this many times with the same inputs (portmake retry clears it)."`
 	Jobs         int           `short:"j" help:"Concurrent builds (default: build.jobs)."`
 	NoUpload     bool          `name:"no-upload" help:"Build without publishing."`
+	Promote      bool          `help:"After a round that built something, promote from testing to stable (as portmake promote)."`
 	Listen       string        `help:"Serve the status page, /api/status and /metrics on this address (read-only; e.g. 127.0.0.1:8080, or :8080 for loopback)." placeholder:"ADDR"`
 	LogFormat    string        `name:"log-format" default:"text" enum:"text,json" help:"Log format on stderr: text or json (for journald)."`
 }
@@ -79,7 +80,7 @@ func (c *WatchCmd) Run(env *Env, g *Globals) error {
 	}
 	d := watch.New(p, watch.Options{
 		Interval: c.Interval, Jitter: jitter, MinBackoff: c.Backoff, Rounds: rounds,
-		FailureLimit: c.FailureLimit, Abort: c.Abort,
+		FailureLimit: c.FailureLimit, Abort: c.Abort, Promote: c.Promote,
 		Plan:   c.PlanFlags.options(),
 		Apply:  engine.ApplyOptions{Jobs: c.Jobs, NoUpload: c.NoUpload},
 		Log:    log,

@@ -6,8 +6,10 @@
 //	go run ./examples/demo/repos/gen
 //
 // It builds tiny package files with pkgfiletest in a temporary directory
-// (they are not kept: planning needs only the databases) and adds them with
-// syncdb.Add, the writer behind `portmake repo add`. Every run first
+// and adds them with syncdb.Add, the writer behind `portmake repo add`. Only
+// the upstream arch=any package files are kept, beside their databases as
+// on a mirror: apply copies them into the port (any-sync); planning needs
+// only the databases. Every run first
 // deletes the databases it owns, so their contents depend only on the
 // tables below. (syncdb stamps each tar entry with the time it is written,
 // so the archive bytes, and their sha256 in a plan, change on every run.)
@@ -147,6 +149,27 @@ func write(db string, pkgs []pkg, tmp string) error {
 	// With no files, Add writes a valid empty database.
 	if err := syncdb.Add(db, files, syncdb.AddOptions{}); err != nil {
 		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(d, "*.pkg.tar.zst"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			return err
+		}
+	}
+	if !strings.HasPrefix(filepath.ToSlash(db), "upstream/") && !strings.Contains(filepath.ToSlash(db), "/upstream/") {
+		return nil
+	}
+	for i, p := range pkgs {
+		if p.arch != "any" {
+			continue
+		}
+		data, err := os.ReadFile(files[i])
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(d, filepath.Base(files[i])), data, 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }
