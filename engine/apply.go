@@ -67,6 +67,17 @@ type ApplyOptions struct {
 	// Selected, when set, receives what the apply will run, before
 	// Approve is asked.
 	Selected func(*Selection)
+	// FailureLimit is how many failures of the same hash (since its last
+	// success and the last `portmake retry` of its pkgbase) keep it from
+	// being built again; 0 means 1. The watch daemon gives a build a
+	// second chance with 2.
+	FailureLimit int
+	// Drain, when closed, starts no new build and lets running ones
+	// finish (a cancelled ctx aborts them).
+	Drain <-chan struct{}
+	// LockHeld says the caller holds the state lock (Lock) for longer
+	// than this apply, as the watch daemon does for its lifetime.
+	LockHeld bool
 }
 
 // ErrCancelled is returned by Apply when Approve says no.
@@ -97,6 +108,8 @@ func (p *Port) Apply(ctx context.Context, o ApplyOptions, prog Progress) (*Apply
 		if err := p.preflight(); err != nil {
 			return nil, err
 		}
+	}
+	if o.DryRun == nil && !o.LockHeld {
 		if _, err := st.RecoverInterrupted(ctx); err != nil {
 			return nil, err
 		}
@@ -294,7 +307,7 @@ func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, pl
 	ex.Options = executor.Options{
 		StopOnFailure: o.StopOnFailure, RetryFailed: o.RetryFailed,
 		Retries: pf.Build.Retries, NoUpload: o.NoUpload, LogDir: pf.Build.Logs, KeepLogs: pf.Build.KeepLogs,
-		DryRun: o.DryRun, BuildDependentsOfFailed: sel.DependentsOfFailed,
+		DryRun: o.DryRun, BuildDependentsOfFailed: sel.DependentsOfFailed, Drain: o.Drain,
 	}
 	if err := p.parallelism(o, &ex.Options); err != nil {
 		return nil, nil, err
@@ -336,7 +349,7 @@ func (p *Port) executor(ctx context.Context, o ApplyOptions, st *store.Store, pl
 		}
 		ex.Publisher = pub
 	}
-	rec := &recorder{st: st, replace: map[string]bool{}, idx: idx}
+	rec := &recorder{st: st, replace: map[string]bool{}, idx: idx, failureLimit: max(o.FailureLimit, 1)}
 	for _, r := range o.Replace {
 		if len(plan.NodesOf(r)) == 0 {
 			return nil, nil, fmt.Errorf("--replace %s: not in the plan", r)

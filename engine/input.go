@@ -34,57 +34,12 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 		p.log.Debug(what, append(args, "took", time.Since(phase).Round(time.Millisecond))...)
 		phase = time.Now()
 	}
-	dbs, err := snap.read(filepath.Join(p.stateDir, "cache", "index"))
+	in, err := p.input(o, snap)
 	if err != nil {
 		return nil, nil, err
 	}
-	in := &planner.Input{
-		Arch:         pf.Arch(),
-		UpstreamArch: pf.Port.UpstreamArch,
-		Overrides:    map[string]planner.Override{},
-		Sources:      map[string]planner.Source{},
-		Options: planner.Options{
-			Packages: o.Packages, RebuildRepos: o.RebuildRepo, PreserveOrder: o.PreserveOrder,
-			SingleStage: o.SingleStage, Bootstrap: o.Bootstrap, Missing: o.Missing, NoCheck: o.NoCheck || pf.Build.NoCheck,
-			Exclude: o.Exclude, AllowDowngrade: o.AllowDowngrade,
-		},
-		Bootstrap: lang.Names(pf.Build.Bootstrap),
-		Meta: planner.Meta{
-			PortfileHash: pf.Hash,
-			CommandLine:  o.Flags(),
-			MadeFrom:     madeFrom,
-		},
-	}
-	for _, r := range pf.Repos {
-		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
-	}
-	for i, ref := range snap.refs {
-		repo := &planner.Repo{Name: syncdb.RepoName(ref.url), URL: ref.display, Packages: dbs[i].Packages}
-		rp := &in.Repos[ref.pair]
-		switch {
-		case ref.side == "upstream" && !ref.test:
-			rp.Upstream = repo
-		case ref.side == "upstream":
-			rp.UpstreamTesting = repo
-		case !ref.test:
-			rp.Target = repo
-		default:
-			rp.TargetTesting = repo
-		}
-		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: repo.Name, Side: ref.side, URL: ref.display, SHA256: snap.results[i].SHA256})
-	}
-	for _, e := range pf.Blacklist.Entries {
-		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,
-			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
-	}
-	for _, ov := range pf.Packages {
-		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Nointeg: ov.NoInteg, Group: ov.Group}
-	}
-	if in.BuildEnv, err = buildEnv(pf); err != nil {
-		return nil, nil, err
-	}
-
-	lap("read repository databases", "dbs", len(dbs))
+	in.Meta.MadeFrom = madeFrom
+	lap("read repository databases", "dbs", len(snap.refs))
 	in.NewSources = newSources
 	for _, ns := range newSources {
 		in.Sources[ns.Source.Recipe.Pkgbase] = ns.Source
@@ -107,7 +62,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	// collect them now rather than let the heap double over them while the
 	// sources are resolved and the plan is saved (the peak memory of a
 	// full-size plan, issue 13).
-	in.Repos, dbs = nil, nil
+	in.Repos = nil
 	runtime.GC()
 	var reqs []sources.Request
 	seen := map[string]bool{}
@@ -154,6 +109,63 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 	plan, err = planner.WithSources(first, official)
 	lap("hash with sources")
 	return plan, preview, err
+}
+
+// input reads the fetched databases' indexes into a planner input with the
+// Portfile's settings and the options; sources and what the plan is made
+// from are left to the caller.
+func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
+	pf := p.pf
+	dbs, err := snap.read(filepath.Join(p.stateDir, "cache", "index"))
+	if err != nil {
+		return nil, err
+	}
+	in := &planner.Input{
+		Arch:         pf.Arch(),
+		UpstreamArch: pf.Port.UpstreamArch,
+		Overrides:    map[string]planner.Override{},
+		Sources:      map[string]planner.Source{},
+		Options: planner.Options{
+			Packages: o.Packages, RebuildRepos: o.RebuildRepo, PreserveOrder: o.PreserveOrder,
+			SingleStage: o.SingleStage, Bootstrap: o.Bootstrap, Missing: o.Missing, NoCheck: o.NoCheck || pf.Build.NoCheck,
+			Exclude: o.Exclude, AllowDowngrade: o.AllowDowngrade,
+			RebuildDependents: o.RebuildDependents, DependentsDepth: o.DependentsDepth,
+		},
+		Bootstrap: lang.Names(pf.Build.Bootstrap),
+		Meta: planner.Meta{
+			PortfileHash: pf.Hash,
+			CommandLine:  o.Flags(),
+		},
+	}
+	for _, r := range pf.Repos {
+		in.Repos = append(in.Repos, planner.RepoPair{Name: r.Name, Publish: r.Publish})
+	}
+	for i, ref := range snap.refs {
+		repo := &planner.Repo{Name: syncdb.RepoName(ref.url), URL: ref.display, Packages: dbs[i].Packages}
+		rp := &in.Repos[ref.pair]
+		switch {
+		case ref.side == "upstream" && !ref.test:
+			rp.Upstream = repo
+		case ref.side == "upstream":
+			rp.UpstreamTesting = repo
+		case !ref.test:
+			rp.Target = repo
+		default:
+			rp.TargetTesting = repo
+		}
+		in.Meta.DBs = append(in.Meta.DBs, planner.DBChecksum{Repo: repo.Name, Side: ref.side, URL: ref.display, SHA256: snap.results[i].SHA256})
+	}
+	for _, e := range pf.Blacklist.Entries {
+		in.Blacklist = append(in.Blacklist, planner.BlacklistEntry{Pattern: e.Pattern, Reason: e.Reason,
+			Origin: fmt.Sprintf("%s:%d", filepath.Base(e.Range.Filename), e.Range.Start.Line)})
+	}
+	for _, ov := range pf.Packages {
+		in.Overrides[ov.Name] = planner.Override{Nocheck: ov.NoCheck, Nointeg: ov.NoInteg, Group: ov.Group}
+	}
+	if in.BuildEnv, err = buildEnv(pf); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 func buildEnv(pf *lang.Portfile) (planner.BuildEnv, error) {

@@ -40,6 +40,10 @@ type PlanOptions struct {
 	// AllowDowngrade lets a missing dependency (and RebuildRepo) plan an
 	// upstream version older than the target's.
 	AllowDowngrade bool
+	// RebuildDependents rebuilds what needs these pkgnames or pkgbases
+	// (depends and makedepends), to DependentsDepth levels (0: all).
+	RebuildDependents []string
+	DependentsDepth   int
 }
 
 // latest reports whether pkgbase is taken from its branch head.
@@ -76,6 +80,10 @@ func (o PlanOptions) Flags() []string {
 	flag("use-latest", o.UseLatestAll)
 	list("use-latest", o.UseLatest)
 	flag("allow-downgrade", o.AllowDowngrade)
+	list("rebuild-dependents", o.RebuildDependents)
+	if o.DependentsDepth > 0 {
+		f = append(f, fmt.Sprintf("--dependents-depth=%d", o.DependentsDepth))
+	}
 	return f
 }
 

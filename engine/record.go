@@ -16,6 +16,8 @@ type recorder struct {
 	applyID int64
 	idx     *jobIndex
 	replace map[string]bool // by node ID
+	// failureLimit failures of a hash keep it from being built again.
+	failureLimit int
 }
 
 func (r *recorder) Started(ctx context.Context, j *executor.Job, attempt int, logPath string) (int64, error) {
@@ -83,8 +85,8 @@ func (r *recorder) FailedBefore(ctx context.Context, hash string) (bool, error) 
 	if r.replaced(hash) {
 		return false, nil
 	}
-	b, err := r.st.LastFailure(ctx, hash)
-	return b != nil, err
+	n, err := r.st.FailureCount(ctx, hash)
+	return n >= r.failureLimit, err
 }
 
 // Placed records where a build attempt runs (a cluster job).

@@ -34,9 +34,10 @@ package executor
 //     running for a node is adopted by that node's first attempt, or
 //     cancelled when the node is decided without a build.
 //  7. With StopOnFailure, the first failure stops starting new builds;
-//     running builds finish. A cancelled ctx stops starting new builds and
-//     cancels the running ones, which end Aborted and are recorded so.
-//     Everything not started ends Skipped with the reason.
+//     running builds finish; so does a closed Drain. A cancelled ctx stops
+//     starting new builds and cancels the running ones, which end Aborted
+//     and are recorded so. Everything not started ends Skipped with the
+//     reason.
 //
 // Only the coordinating goroutine touches the scheduling state; workers
 // report through a channel. That keeps the per-job overhead to a few
@@ -88,6 +89,9 @@ type Options struct {
 	// against the target's binaries for that dependency (see rule 1). It
 	// needs Executor.Rehash.
 	BuildDependentsOfFailed bool
+	// Drain, when closed, stops starting builds; running builds finish
+	// (a cancelled ctx aborts them instead). A daemon's first SIGTERM.
+	Drain <-chan struct{}
 }
 
 // Executor runs jobs. Builder and Recorder are required; Publisher,
@@ -273,11 +277,21 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 	running := 0
 	busyGroups := map[string]bool{}
 	done := ctx.Done()
+	drain := e.Drain
+	const drained = "shutting down: the next run builds it"
 	for {
 		// A cancelled run must start nothing, even when select picked a
 		// finished build's event before noticing the cancellation.
 		if stopReason == "" && ctx.Err() != nil {
 			stopReason, done = "apply interrupted", nil
+		}
+		select {
+		case <-drain:
+			drain = nil
+			if stopReason == "" {
+				stopReason = drained
+			}
+		default:
 		}
 		if stopReason == "" {
 			var held []*node
@@ -329,6 +343,11 @@ func (e *Executor) Run(ctx context.Context, jobs []*Job) (*Summary, error) {
 			done = nil
 			if stopReason == "" {
 				stopReason = "apply interrupted"
+			}
+		case <-drain:
+			drain = nil
+			if stopReason == "" {
+				stopReason = drained
 			}
 		case <-tick:
 			var next *node

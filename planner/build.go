@@ -252,15 +252,14 @@ func (w *world) resolveName(name string) (string, bool) {
 
 func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
 	for i := range list {
-		pat := list[i].Pattern
-		if ok, _ := path.Match(pat, b.name); ok {
+		if list[i].Match(b.name) {
 			return &list[i]
 		}
 		if b.up == nil {
 			continue
 		}
 		for _, e := range b.up.pkgs {
-			if ok, _ := path.Match(pat, e.Name); ok {
+			if list[i].Match(e.Name) {
 				return &list[i]
 			}
 		}
@@ -272,12 +271,12 @@ func (w *world) blacklisted(b *base, list []BlacklistEntry) *BlacklistEntry {
 func (w *world) diff() error {
 	in := w.in
 	for _, pat := range in.Options.Exclude {
-		if _, err := path.Match(pat, ""); err != nil {
+		if _, err := path.Match(goGlob(pat), ""); err != nil {
 			return fmt.Errorf("--exclude %q: %w", pat, err)
 		}
 	}
 	for _, e := range in.Blacklist {
-		if _, err := path.Match(e.Pattern, ""); err != nil {
+		if _, err := path.Match(goGlob(e.Pattern), ""); err != nil {
 			return fmt.Errorf("blacklist %q (%s): %w", e.Pattern, e.Origin, err)
 		}
 	}
@@ -305,6 +304,10 @@ func (w *world) diff() error {
 	}
 	w.toolchain = toolchain
 	list := w.blacklistEntries()
+	dependents, err := w.rebuildDependents()
+	if err != nil {
+		return err
+	}
 
 	for _, name := range w.names {
 		b := w.bases[name]
@@ -347,6 +350,15 @@ func (w *world) diff() error {
 		// newer: those stay target-newer, unless downgrades are allowed.
 		if rebuild[b.up.pair] && (c <= 0 || in.Options.AllowDowngrade) {
 			b.initial = append(b.initial, Reason{Kind: ReasonRebuildRepo, Detail: "--rebuild-repo " + in.Repos[b.up.pair].Name})
+		}
+		// Nor does rebuilding dependents.
+		if r, ok := dependents[name]; ok {
+			if c > 0 && !in.Options.AllowDowngrade {
+				w.warns = append(w.warns, Warning{Pkgbase: name, Kind: WarnDowngrade,
+					Message: fmt.Sprintf("not rebuilt for --rebuild-dependents: the target's %s is newer than upstream's %s", b.current, ver)})
+			} else {
+				b.initial = append(b.initial, r)
+			}
 		}
 		if len(b.initial) > 0 && toolchain[name] {
 			if in.Options.Bootstrap {
@@ -831,6 +843,7 @@ func cloneOptions(o Options) Options {
 	o.Packages = slices.Clone(o.Packages)
 	o.RebuildRepos = slices.Clone(o.RebuildRepos)
 	o.Exclude = slices.Clone(o.Exclude)
+	o.RebuildDependents = slices.Clone(o.RebuildDependents)
 	return o
 }
 

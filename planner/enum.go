@@ -11,11 +11,13 @@ const (
 	ReasonRebuildRepo
 	ReasonMissingDependency
 	ReasonBootstrap // a toolchain pkgbase planned by --bootstrap
+	ReasonRebuildDependents
 )
 
 var reasonText = [...]string{
 	ReasonForced: "forced", ReasonNewSource: "new-source", ReasonOutdated: "outdated",
 	ReasonRebuildRepo: "rebuild-repo", ReasonMissingDependency: "missing-dependency", ReasonBootstrap: "bootstrap",
+	ReasonRebuildDependents: "rebuild-dependents",
 }
 
 func (k ReasonKind) String() string {

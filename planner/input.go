@@ -1,6 +1,11 @@
 package planner
 
-import "github.com/portmake/portmake/alpm"
+import (
+	"path"
+	"strings"
+
+	"github.com/portmake/portmake/alpm"
+)
 
 // Input is everything a plan is made from. Build reads it and never keeps a
 // reference to its slices or maps after it returns, so callers may reuse it.
@@ -111,13 +116,25 @@ type NewSource struct {
 	Source Source // Kind aur or local; Recipe required
 }
 
-// BlacklistEntry keeps packages out of the plan. Pattern is a path.Match
-// glob matched against every pkgname and the pkgbase.
+// BlacklistEntry keeps packages out of the plan. Pattern is a shell glob,
+// as fnmatch reads it ('*', '?', "[...]", and "[!...]" negating like
+// "[^...]"), matched against every pkgname and the pkgbase.
 type BlacklistEntry struct {
 	Pattern string
 	Reason  string
 	Origin  string // where the entry came from, e.g. "Portfile.hcl:12" or "--exclude"
 }
+
+// Match reports whether the entry's glob matches name.
+func (e BlacklistEntry) Match(name string) bool {
+	ok, _ := path.Match(goGlob(e.Pattern), name)
+	return ok
+}
+
+// goGlob turns the shell negation "[!" into path.Match's "[^": blacklist
+// files written for Python's fnmatch use "[!", and path.Match would read
+// it as a class holding '!'.
+func goGlob(p string) string { return strings.ReplaceAll(p, "[!", "[^") }
 
 // Override holds per-pkgbase build settings from the Portfile.
 type Override struct {
@@ -140,6 +157,13 @@ type Options struct {
 	// than the target's (and --rebuild-repo include target-newer ones).
 	// Without it such a dependency is a warning: see build.go.
 	AllowDowngrade bool
+
+	// RebuildDependents rebuilds the pkgbases that need these pkgnames or
+	// pkgbases (depends or makedepends, see depgraph.go), for example
+	// after a soname bump; DependentsDepth limits how many levels of
+	// dependents (1: direct only; 0: all).
+	RebuildDependents []string
+	DependentsDepth   int
 }
 
 // BuildEnv is the build settings that change a build's output. The file

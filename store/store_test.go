@@ -218,12 +218,13 @@ func FuzzParseMigrationName(f *testing.F) {
 
 func TestRefuseNewerSchema(t *testing.T) {
 	s := openTest(t)
-	if _, err := s.db.Exec("PRAGMA user_version = 7"); err != nil {
+	newer := SchemaVersion() + 1
+	if _, err := s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", newer)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	_, err := Open(s.Path())
-	want := fmt.Sprintf("state.db has schema 7, this portmake knows up to %d; upgrade portmake", SchemaVersion())
+	want := fmt.Sprintf("state.db has schema %d, this portmake knows up to %d; upgrade portmake", newer, SchemaVersion())
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
 	}

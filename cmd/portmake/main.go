@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -43,6 +44,12 @@ type CLI struct {
 	Promote  PromoteCmd  `cmd:"" help:"Move packages from testing to stable, gated on their dependencies."`
 
 	BuildNode BuildNodeCmd `cmd:"" name:"build-node" help:"Build one staged attempt on a build node (what a Slurm job runs)."`
+
+	Analyze    AnalyzeCmd    `cmd:"" help:"Report on the repositories: missing, outdated, misplaced, orphaned, broken dependencies, blacklist."`
+	Dependents DependentsCmd `cmd:"" help:"Show what needs a package (or what it needs) and the order to rebuild its dependents."`
+	Report     ReportCmd     `cmd:"" help:"Write the port's HTML report (plan, timeline, failures, history)."`
+	Watch      WatchCmd      `cmd:"" help:"Keep the port in step with upstream: refresh, plan, apply, sleep; repeat."`
+	Retry      RetryCmd      `cmd:"" help:"Forget the failures of pkgbases so they are built again."`
 }
 
 // Globals are the flags shared by every command that reads a Portfile.
@@ -117,18 +124,25 @@ func runWithSignals(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		s, ok := <-sigs
-		if !ok {
-			return
+		n := 0
+		for s := range sigs {
+			if ownSignals.Load() {
+				continue // the command handles them (watch)
+			}
+			if n++; n == 1 {
+				fmt.Fprintf(stderr, "portmake: %v: stopping; running builds are being cancelled (interrupt again to kill them now)\n", s)
+				cancel()
+				continue
+			}
+			fmt.Fprintln(stderr, "portmake: killing every running build now")
+			engine.KillRunning()
+			os.Exit(130)
 		}
-		fmt.Fprintf(stderr, "portmake: %v: stopping; running builds are being cancelled (interrupt again to kill them now)\n", s)
-		cancel()
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fmt.Fprintln(stderr, "portmake: killing every running build now")
-		engine.KillRunning()
-		os.Exit(130)
 	}()
 	return run(ctx, args, stdin, stdout, stderr)
 }
+
+// ownSignals is set by a command that handles SIGINT and SIGTERM itself
+// (watch: the first lets running builds finish); runWithSignals then
+// leaves them to it.
+var ownSignals atomic.Bool

@@ -25,6 +25,9 @@ type PlanFlags struct {
 	Exclude         []string   `sep:"," help:"Blacklist these globs for this run." placeholder:"GLOB"`
 	UseLatest       latestFlag `name:"use-latest" help:"Take official PKGBUILDs from their packaging repository's default-branch head instead of the version tag: all, or with =PKG,... the named pkgbases." placeholder:"PKG,..."`
 	AllowDowngrade  bool       `name:"allow-downgrade" help:"Let a missing dependency (and --rebuild-repo) plan an upstream version older than the target's."`
+
+	RebuildDependents []string `name:"rebuild-dependents" sep:"," help:"Rebuild what needs these packages (depends and makedepends), e.g. after a soname bump." placeholder:"PKG"`
+	DependentsDepth   int      `name:"dependents-depth" help:"Levels of dependents --rebuild-dependents rebuilds (0: all)."`
 }
 
 // latestFlag is --use-latest: alone it names every pkgbase, with a value
@@ -67,7 +70,8 @@ func (f *PlanFlags) options() engine.PlanOptions {
 		Packages: f.Packages, RebuildRepo: f.RebuildRepo, PreserveOrder: f.PreserveOrder,
 		SingleStage: f.SingleStage, Bootstrap: f.Bootstrap, Missing: f.Missing, NoCheck: f.NoCheck,
 		Exclude: f.Exclude, UseLatestAll: f.UseLatest.All, UseLatest: f.UseLatest.Names,
-		AllowDowngrade: f.AllowDowngrade,
+		AllowDowngrade:    f.AllowDowngrade,
+		RebuildDependents: f.RebuildDependents, DependentsDepth: f.DependentsDepth,
 	}
 }
 

@@ -25,7 +25,7 @@ const SchemaVersion = "portmake.plan/v1"
 //	    "id": "python#1",          // unique build ID: pkgbase, pkgbase#1/#2 (cycle stages), pkgbase#b1/#b2 (bootstrap)
 //	    "pkgbase", "version" (to build), "current" (target's, "" when absent), "repo", "publish",
 //	    "packages": [pkgnames],
-//	    "reason": one of outdated | missing-dependency | forced | rebuild-repo | new-source | bootstrap,
+//	    "reason": one of outdated | missing-dependency | forced | rebuild-repo | rebuild-dependents | new-source | bootstrap,
 //	    "reason_detail": "makedepends of vim (python>=3)", "reasons": [{"kind","detail"}] (all, primary first),
 //	    "action": build | downgrade | build-stage1 | build-stage2 | bootstrap-stage1 | bootstrap-stage2,
 //	    "downgrade": bool (the version is older than current),
