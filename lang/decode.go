@@ -267,11 +267,14 @@ func repoNameError(s, shown string) string {
 
 var archRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
-// knownArch lists the architectures alpm-architecture(7) names. Others are
-// accepted with a warning: the format allows them, but a typo is likelier.
+// knownArch lists the architectures alpm-architecture(7) names, and the
+// ones real ports have shipped (Arch Linux ARM's armv5te and armv6h, whose
+// databases are in the corpus). Others are accepted with a warning: the
+// format allows them, but a typo is likelier.
 var knownArch = map[string]bool{
 	"x86_64": true, "x86_64_v2": true, "x86_64_v3": true, "x86_64_v4": true,
 	"i686": true, "i486": true, "pentium4": true, "armv7": true, "armv7h": true,
+	"armv5te": true, "armv6h": true,
 	"armv8": true, "aarch64": true, "riscv64": true, "loong64": true, "loongarch64": true,
 }
 

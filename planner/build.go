@@ -114,10 +114,11 @@ func Draft(in *Input) (*Plan, error) {
 }
 
 func newWorld(in *Input) (*world, error) {
-	if err := checkArch(in); err != nil {
+	in, archWarns, err := checkArch(in)
+	if err != nil {
 		return nil, err
 	}
-	w := &world{in: in}
+	w := &world{in: in, warns: archWarns}
 	var upAll, tgAll []*entry
 	w.up, upAll = loadSide(in.Repos, true)
 	w.tg, tgAll = loadSide(in.Repos, false)

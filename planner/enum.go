@@ -98,12 +98,13 @@ const (
 	WarnNocheck                  // checks turned off
 	WarnOrder                    // --preserve-order dropped an edge
 	WarnForced                   // a --packages name that is not built
+	WarnArch                     // a database entry for another architecture, left out
 )
 
 var warningKindText = [...]string{
 	WarnOther: "other", WarnUnresolvable: "unresolvable", WarnUnsatisfied: "unsatisfied", WarnHeld: "held",
 	WarnDowngrade: "downgrade", WarnInvalid: "invalid", WarnBootstrap: "bootstrap", WarnNocheck: "nocheck",
-	WarnOrder: "order", WarnForced: "forced",
+	WarnOrder: "order", WarnForced: "forced", WarnArch: "arch",
 }
 
 func (k WarningKind) String() string {

@@ -166,6 +166,26 @@ func TestSameNameInTwoRepos(t *testing.T) {
 	}
 }
 
+// TestArchStrays: a target that holds a few packages of another
+// architecture (as Arch Linux ARM's armv6h community did) is planned with
+// those left out, each with a warning, and the input is not changed.
+func TestArchStrays(t *testing.T) {
+	in := simple([]string{"a 1-1", "b 1-1", "k 2-1"}, []string{"a 1-1", "b 1-1"})
+	in.Repos[0].Target = tgrepo("core", "a 1-1", "b 1-1", "k 2-1 arch=armv7h")
+	in.Repos[0].Target.URL = "tg/core.db"
+	p := mustBuild(t, in)
+	if len(p.Missing) != 1 || p.Missing[0].Pkgbase != "k" {
+		t.Errorf("missing = %+v, want k (the armv7h k does not count)", p.Missing)
+	}
+	if len(p.Warnings) != 1 || p.Warnings[0].Kind != WarnArch || p.Warnings[0].Pkgbase != "k" ||
+		p.Warnings[0].Message != "k 2-1 in core (target, tg/core.db) is armv7h, not aarch64 or any: left out, as pacman would not install it" {
+		t.Errorf("warnings = %+v", p.Warnings)
+	}
+	if len(in.Repos[0].Target.Packages) != 3 {
+		t.Errorf("the input's target lost entries: %d left", len(in.Repos[0].Target.Packages))
+	}
+}
+
 // TestArchMismatch: a database of the wrong architecture is an error
 // naming the repository, the side and the URL; ARCH=any is fine.
 func TestArchMismatch(t *testing.T) {

@@ -189,40 +189,75 @@ func sideRepos(p RepoPair, upstream bool) [2]*Repo {
 // architecture than its side's: a target DB copied from the upstream
 // snapshot would otherwise plan "nothing to do". ARCH=any is allowed, and
 // so is an entry without %ARCH% (old databases).
-func checkArch(in *Input) error {
-	for _, rp := range in.Repos {
+//
+// Real port repositories carry a few strays (Arch Linux ARM's armv6h
+// community of 2015 holds two armv7h kernels for one board), so only a
+// repository where most arch-specific packages are foreign is refused.
+// Strays are left out of their side, as pacman would refuse to install
+// them ("package architecture is not valid"), each with a warning; the
+// returned Input is in with those repositories replaced by filtered copies.
+func checkArch(in *Input) (*Input, []Warning, error) {
+	var warns []Warning
+	out := in
+	for i, rp := range in.Repos {
 		for _, c := range [...]struct {
-			r    *Repo
+			r    **Repo
 			side string
 			arch string
 		}{
-			{rp.Upstream, "upstream", in.UpstreamArch}, {rp.UpstreamTesting, "upstream testing", in.UpstreamArch},
-			{rp.Target, "target", in.Arch}, {rp.TargetTesting, "target testing", in.Arch},
+			{&rp.Upstream, "upstream", in.UpstreamArch}, {&rp.UpstreamTesting, "upstream testing", in.UpstreamArch},
+			{&rp.Target, "target", in.Arch}, {&rp.TargetTesting, "target testing", in.Arch},
 		} {
-			if c.r == nil || c.arch == "" {
+			r := *c.r
+			if r == nil || c.arch == "" {
 				continue
 			}
-			bad, example := 0, ""
-			for k := range c.r.Packages {
-				p := &c.r.Packages[k]
-				if p.Arch != "" && p.Arch != "any" && p.Arch != c.arch {
+			bad, specific, example := 0, 0, ""
+			for k := range r.Packages {
+				p := &r.Packages[k]
+				if p.Arch == "" || p.Arch == "any" {
+					continue
+				}
+				specific++
+				if p.Arch != c.arch {
 					if bad == 0 {
 						example = fmt.Sprintf("%s %s is %s", p.Name, p.Version, p.Arch)
 					}
 					bad++
 				}
 			}
-			if bad > 0 {
-				where := c.r.URL
-				if where == "" {
-					where = "(no URL)"
-				}
-				return fmt.Errorf("repository %s (%s, %s): %d of %d packages are not for %s or any (%s): is this the right database for this side?",
-					c.r.Name, c.side, where, bad, len(c.r.Packages), c.arch, example)
+			if bad == 0 {
+				continue
 			}
+			where := r.URL
+			if where == "" {
+				where = "(no URL)"
+			}
+			if 2*bad > specific {
+				return nil, nil, fmt.Errorf("repository %s (%s, %s): %d of %d packages are not for %s or any (%s): is this the right database for this side?",
+					r.Name, c.side, where, bad, len(r.Packages), c.arch, example)
+			}
+			kept := &Repo{Name: r.Name, URL: r.URL, Packages: make([]alpm.Entry, 0, len(r.Packages)-bad)}
+			for k := range r.Packages {
+				p := &r.Packages[k]
+				if p.Arch != "" && p.Arch != "any" && p.Arch != c.arch {
+					warns = append(warns, Warning{Pkgbase: p.Base, Kind: WarnArch,
+						Message: fmt.Sprintf("%s %s in %s (%s, %s) is %s, not %s or any: left out, as pacman would not install it",
+							p.Name, p.Version, r.Name, c.side, where, p.Arch, c.arch)})
+					continue
+				}
+				kept.Packages = append(kept.Packages, *p)
+			}
+			if out == in {
+				cp := *in
+				cp.Repos = slices.Clone(in.Repos)
+				out = &cp
+			}
+			*c.r = kept
+			out.Repos[i] = rp
 		}
 	}
-	return nil
+	return out, warns, nil
 }
 
 // group is one side's view of a pkgbase: its split packages and the highest
