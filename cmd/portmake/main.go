@@ -109,7 +109,7 @@ func (e *exitError) Error() string {
 }
 
 func main() {
-	os.Exit(runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(profiled(func() int { return runWithSignals(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }))
 }
 
 // runWithSignals runs the command line with the two-stage interrupt: the
