@@ -187,10 +187,18 @@ func (b *Builder) Preflight(ctx context.Context, jobs []*executor.Job) error {
 // Cancel implements executor.Remote.
 func (b *Builder) Cancel(ctx context.Context, p executor.Placement) error {
 	b.init()
-	if p.JobID == "" {
+	id := p.JobID
+	if id == "" && p.Dir != "" {
+		// Submitted by an apply killed before it recorded the id.
+		var err error
+		if id, err = b.Cluster.Find(ctx, p.Dir); err != nil {
+			return err
+		}
+	}
+	if id == "" {
 		return nil
 	}
-	return b.Cluster.Cancel(ctx, p.JobID)
+	return b.Cluster.Cancel(ctx, id)
 }
 
 // run is one attempt being followed.
@@ -237,6 +245,24 @@ func (b *Builder) adopt(ctx context.Context, j *executor.Job, log io.Writer, a e
 	if err != nil || req.Job.ID != j.ID || !within(b.WorkDir, p.Dir) {
 		r.note("not re-attaching to %s job %s: its directory %s does not hold this build (%v)", p.Backend, p.JobID, p.Dir, err)
 		return nil
+	}
+	if p.JobID == "" {
+		// The earlier apply was killed while submitting: after it staged
+		// the attempt, before it recorded the job's id. Ask the cluster.
+		id, err := b.Cluster.Find(ctx, p.Dir)
+		if err != nil {
+			r.note("cannot look for the %s job an earlier apply submitted from %s (%v); submitting again", p.Backend, p.Dir, err)
+			return nil
+		}
+		if id == "" {
+			if _, err := ReadResult(p.Dir); err != nil {
+				r.note("an earlier apply was killed while submitting from %s, and %s has no job there; submitting again", p.Dir, p.Backend)
+				return nil
+			}
+		} else {
+			r.note("found %s job %s, which an earlier apply submitted from %s without recording it", p.Backend, id, p.Dir)
+		}
+		p.JobID, r.id, r.place.JobID = id, id, id
 	}
 	if _, err := ReadResult(p.Dir); err == nil {
 		r.note("%s job %s of an earlier apply has finished; taking its result", p.Backend, p.JobID)
@@ -287,6 +313,11 @@ func (b *Builder) submit(ctx context.Context, j *executor.Job, log io.Writer, de
 		return nil, err
 	}
 	r.note("submitting: %s", b.Cluster.Command(spec))
+	// The attempt is recorded before the cluster is asked: an apply killed
+	// between Submit and the record of the id leaves its directory, where
+	// the next apply looks for the job (Find) instead of submitting twice.
+	r.place = executor.Placement{Backend: b.Cluster.Kind(), Dir: dir}
+	b.place(r, "")
 	var id string
 	for try, wait := 1, time.Second; ; try, wait = try+1, wait*2 {
 		id, err = b.Cluster.Submit(ctx, spec)

@@ -29,6 +29,11 @@ type Cluster interface {
 	States(ctx context.Context, ids []string) (map[string]JobState, error)
 	// Cancel cancels jobs; cancelling one that has ended is not an error.
 	Cancel(ctx context.Context, ids ...string) error
+	// Find returns the id of this user's portmake job that runs in the
+	// attempt directory dir, among the jobs the cluster still knows, or ""
+	// when there is none: for an apply killed after submitting, before it
+	// recorded the id that Submit returned.
+	Find(ctx context.Context, dir string) (string, error)
 }
 
 // ErrRefused marks a job that the cluster will never run as specified: a

@@ -191,7 +191,7 @@ func (m *memRecorder) Placed(_ context.Context, id int64, p executor.Placement) 
 	b.placed = append(b.placed, p)
 	b.open = true
 	for _, o := range m.builds {
-		if o != b && o.open && len(o.placed) > 0 && o.placed[len(o.placed)-1].JobID == p.JobID {
+		if p.JobID != "" && o != b && o.open && len(o.placed) > 0 && o.placed[len(o.placed)-1].JobID == p.JobID {
 			o.open = false // re-attached: this build watches the job now
 		}
 	}
@@ -219,14 +219,15 @@ func (m *memRecorder) Released(_ context.Context, id int64) error {
 	return nil
 }
 
-// jobIDs returns every cluster job id placed for pkgbase, in order.
+// jobIDs returns every cluster job id placed for pkgbase, in order (not
+// the placements recorded before submitting, which have none).
 func (m *memRecorder) jobIDs(pkgbase string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ids []string
 	for _, b := range m.builds {
 		for _, p := range b.placed {
-			if b.job.Pkgbase == pkgbase && (len(ids) == 0 || ids[len(ids)-1] != p.JobID) {
+			if b.job.Pkgbase == pkgbase && p.JobID != "" && (len(ids) == 0 || ids[len(ids)-1] != p.JobID) {
 				ids = append(ids, p.JobID)
 			}
 		}

@@ -258,6 +258,7 @@ type fakeCluster struct {
 	mu     sync.Mutex
 	next   int
 	states map[string]JobState
+	dirs   map[string]string             // job id -> attempt directory
 	run    func(id string, spec JobSpec) // nil: the job stays queued
 	ask    int
 }
@@ -275,6 +276,10 @@ func (c *fakeCluster) Submit(_ context.Context, spec JobSpec) (string, error) {
 		c.states = map[string]JobState{}
 	}
 	c.states[id] = JobState{Phase: Queued, State: "PENDING"}
+	if c.dirs == nil {
+		c.dirs = map[string]string{}
+	}
+	c.dirs[id] = spec.Dir
 	c.mu.Unlock()
 	if c.run != nil {
 		go c.run(id, spec)
@@ -301,6 +306,18 @@ func (c *fakeCluster) States(_ context.Context, ids []string) (map[string]JobSta
 		}
 	}
 	return out, nil
+}
+func (c *fakeCluster) Find(_ context.Context, dir string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, d := range c.dirs {
+		if d == dir {
+			if _, known := c.states[id]; known {
+				return id, nil
+			}
+		}
+	}
+	return "", nil
 }
 func (c *fakeCluster) Cancel(_ context.Context, ids ...string) error {
 	for _, id := range ids {
@@ -381,5 +398,22 @@ func TestPollerBatches(t *testing.T) {
 	wg.Wait()
 	if c.ask > 10 {
 		t.Errorf("%d squeue calls for 20 jobs over about 0.3s", c.ask)
+	}
+}
+
+func TestFindJob(t *testing.T) {
+	out := "portmake|17|portmake:liba:abc123|/work/liba/1-x\n" +
+		"portmake|18|someone-else|/work/libb/1-x\n" +
+		"squeue: error: something\n" +
+		"portmake|19|portmake:libb:def456|/work/libb/1-x\n"
+	for dir, want := range map[string]string{
+		"/work/liba/1-x": "17",
+		"/work/libb/1-x": "19", // not 18: not a portmake job
+		"/work/libc/1-x": "",
+		"/work/liba":     "",
+	} {
+		if got := findJob(out, dir); got != want {
+			t.Errorf("findJob(%q) = %q, want %q", dir, got, want)
+		}
 	}
 }

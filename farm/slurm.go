@@ -279,6 +279,28 @@ func slurmPhase(state string) Phase {
 	return Running
 }
 
+// Find implements Cluster with squeue: this user's jobs named portmake:…
+// whose working directory (--chdir: the attempt directory, unique to one
+// submission) is dir.
+func (s *Slurm) Find(ctx context.Context, dir string) (string, error) {
+	out, err := s.run(ctx, []string{"squeue", "--noheader", "--me", "--states=all", "--format=portmake|%i|%j|%Z"})
+	if err != nil {
+		return "", fmt.Errorf("squeue: %s", firstLine(out, err))
+	}
+	return findJob(out, dir), nil
+}
+
+func findJob(squeue, dir string) string {
+	sc := bufio.NewScanner(strings.NewReader(squeue))
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), "|", 4)
+		if len(f) == 4 && f[0] == "portmake" && f[1] != "" && strings.HasPrefix(f[2], "portmake:") && f[3] == dir {
+			return f[1]
+		}
+	}
+	return ""
+}
+
 // Cancel implements Cluster with scancel.
 func (s *Slurm) Cancel(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {

@@ -366,3 +366,53 @@ func TestSlurmReattach(t *testing.T) {
 		t.Errorf("orphans left: %+v", orphans)
 	}
 }
+
+func TestSlurmReattachUnrecordedJob(t *testing.T) {
+	// An apply is killed after sbatch returned, before it recorded the
+	// job's id: only the attempt, recorded before submitting, is in the
+	// store. The next apply finds the job by its directory and re-attaches
+	// instead of submitting a duplicate; the orphan of a node it does not
+	// build is found the same way and cancelled.
+	f := newFarm(t, slurmtest.Options{})
+	a := f.job(t, "survivor", "sleep 2s\n")
+	gone := f.job(t, "uptodate", "sleep 300s\n")
+	ctx := context.Background()
+	submitted := map[string]string{}
+	for _, j := range []*executor.Job{a, gone} {
+		id, err := f.rec.Started(ctx, j, 1, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.b.submit(ctx, j, io.Discard, nil, executor.Attempt{Number: 1, BuildID: id,
+			Place: func(p executor.Placement) error {
+				if p.JobID != "" {
+					return nil // killed before this record
+				}
+				return f.rec.Placed(ctx, id, p)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		submitted[j.Pkgbase] = r.id
+	}
+	if ids := f.rec.jobIDs("survivor"); len(ids) != 0 {
+		t.Fatalf("job ids recorded: %v", ids)
+	}
+	f.rec.apply++
+	f.rec.builds = append(f.rec.builds, &memBuild{apply: 0, job: gone, attempt: 1, result: &executor.Result{Outcome: executor.Built}})
+
+	s, err := f.executor(executor.Options{Jobs: 2, LogDir: filepath.Join(f.root, "logs")}).Run(ctx, []*executor.Job{a, gone})
+	if err != nil || !s.OK() {
+		t.Fatalf("%v %v", outcomes(s), err)
+	}
+	if ids := f.rec.jobIDs("survivor"); len(ids) != 1 || ids[0] != submitted["survivor"] {
+		t.Errorf("survivor jobs %v, want only %s: finding the job must not submit again", ids, submitted["survivor"])
+	}
+	logData, _ := os.ReadFile(s.Results[a.ID].LogPath)
+	if !strings.Contains(string(logData), "found slurm job "+submitted["survivor"]+", which an earlier apply submitted") {
+		t.Errorf("log:\n%s", logData)
+	}
+	if jobs := f.activeJobs(t); jobs[submitted["uptodate"]] != "" {
+		t.Errorf("the unrecorded orphan of an up-to-date node still runs: %v", jobs)
+	}
+}

@@ -12,9 +12,13 @@ import (
 // until ReleaseJob. Recording a job that an earlier build holds open
 // (re-attaching to it) releases it there, in the same transaction, so the
 // job is held by exactly one build at every moment.
+//
+// A placement with a directory and no job id is a submission under way:
+// recorded before the cluster is asked, it lets the next apply find a job
+// whose id this one never learnt (killed between the two).
 func (s *Store) Place(ctx context.Context, id int64, p Placement) error {
-	if p.Backend == "" || p.JobID == "" {
-		return fmt.Errorf("place build %d: no backend or job id", id)
+	if p.Backend == "" || (p.JobID == "" && p.JobDir == "") {
+		return fmt.Errorf("place build %d: no backend, or neither a job id nor a directory", id)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE builds SET backend = ?, job_id = ?, node = ?, job_dir = ?, job_open = 1
@@ -24,6 +28,9 @@ func (s *Store) Place(ctx context.Context, id int64, p Placement) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
+		}
+		if p.JobID == "" {
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE builds SET job_open = 0
 			WHERE job_open = 1 AND backend = ? AND job_id = ? AND id != ?`, p.Backend, p.JobID, id)

@@ -26,6 +26,7 @@ func TestPlacements(t *testing.T) {
 	a := start(applyID, "a")
 	b := start(applyID, "b")
 	c := start(applyID, "c")
+	d := start(applyID, "d")
 	for id, job := range map[int64]string{a: "11", b: "12"} {
 		if err := s.Place(ctx, id, Placement{Backend: "slurm", JobID: job, JobDir: "/w/x"}); err != nil {
 			t.Fatal(err)
@@ -41,6 +42,14 @@ func TestPlacements(t *testing.T) {
 	if err := s.Place(ctx, c, Placement{}); err == nil {
 		t.Error("a placement without a job was accepted")
 	}
+	if err := s.Place(ctx, c, Placement{Backend: "slurm"}); err == nil {
+		t.Error("a placement with neither a job id nor a directory was accepted")
+	}
+	// A submission under way: the attempt's directory, no job id yet (the
+	// apply is killed before it learns it).
+	if err := s.Place(ctx, d, Placement{Backend: "slurm", JobDir: "/w/d"}); err != nil {
+		t.Fatal(err)
+	}
 	// While the apply's builds run, nothing is open for another apply.
 	if open, err := s.OpenJobs(ctx); err != nil || len(open) != 0 {
 		t.Fatalf("open jobs of a running apply: %v %v", open, err)
@@ -54,9 +63,13 @@ func TestPlacements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(open) != 2 || open[0].ID != b || open[1].ID != a {
+	if len(open) != 3 || open[0].ID != d || open[1].ID != b || open[2].ID != a {
 		t.Fatalf("open jobs %+v", open)
 	}
+	if p := open[0].Placement; p != (Placement{Backend: "slurm", JobDir: "/w/d"}) {
+		t.Errorf("placement of a submission under way %+v", p)
+	}
+	open = open[1:]
 	if p := open[1].Placement; p != (Placement{Backend: "slurm", JobID: "11", Node: "rock5", JobDir: "/w/x"}) {
 		t.Errorf("placement %+v", p)
 	}
@@ -74,8 +87,10 @@ func TestPlacements(t *testing.T) {
 	if err := s.Place(ctx, a2, Placement{Backend: "slurm", JobID: "11", JobDir: "/w/x"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ReleaseJob(ctx, b); err != nil {
-		t.Fatal(err)
+	for _, id := range []int64{b, d} {
+		if err := s.ReleaseJob(ctx, id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if open, _ := s.OpenJobs(ctx); len(open) != 0 {
 		t.Errorf("open jobs after re-attaching and cancelling: %+v", open)
