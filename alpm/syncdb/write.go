@@ -44,7 +44,6 @@ package syncdb
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +56,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/portmake/portmake/alpm"
 	"github.com/portmake/portmake/alpm/pkgfile"
@@ -390,6 +390,7 @@ type archive struct {
 // the members under it, in archive order.
 type group struct {
 	dirHdr   *tar.Header // nil if the archive has no header for the directory itself
+	dirRaw   []byte      // dirHdr's blocks as read, for an original group
 	members  []stored
 	original bool // read from the existing archive
 }
@@ -397,6 +398,10 @@ type group struct {
 type stored struct {
 	hdr  *tar.Header
 	data []byte
+	// raw is the member's blocks as read from the existing archive
+	// (extended headers, header, data and padding), written back as they
+	// are: re-encoding 14,000 unchanged headers was a third of a publish.
+	raw []byte
 }
 
 type member struct {
@@ -487,55 +492,46 @@ func readArchive(path string, mayBeMissing bool) (*archive, error) {
 	if len(raw) < 1024 || len(raw)%512 != 0 || !allZero(raw[len(raw)-512:]) {
 		return nil, fmt.Errorf("read %s: not a complete tar archive (%d bytes, no end-of-archive block)", path, len(raw))
 	}
-	tr := tar.NewReader(bytes.NewReader(raw))
+	// The package's own tar reader: it checks every header's checksum and
+	// keeps only what is needed here, since unchanged members are written
+	// back as the blocks they were read from.
+	tr := &tarReader{r: bytes.NewReader(raw)}
+	var start int64 // where the next member's blocks begin
 	for {
-		h, err := tr.Next()
+		m, err := tr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: entry %s: %w", path, h.Name, err)
+		if m.size < 0 || m.size > int64(len(raw))-tr.n {
+			return nil, fmt.Errorf("read %s: entry %s: %w", path, m.name, io.ErrUnexpectedEOF)
 		}
-		name := strings.TrimPrefix(h.Name, "./")
+		data := raw[tr.n : tr.n+m.size : tr.n+m.size]
+		if err := tr.skip(); err != nil {
+			return nil, fmt.Errorf("read %s: entry %s: %w", path, m.name, err)
+		}
+		blocks := raw[start:tr.n:tr.n]
+		start = tr.n
+		name := strings.TrimPrefix(m.name, "./")
 		top, _, _ := strings.Cut(name, "/")
 		if top == "" || top == "." || top == ".." {
-			return nil, fmt.Errorf("read %s: entry %q: not inside a package directory", path, h.Name)
+			return nil, fmt.Errorf("read %s: entry %q: not inside a package directory", path, m.name)
 		}
 		g := a.groups[top]
 		if g == nil {
 			g = &group{original: true}
 			a.groups[top] = g
 		}
-		hdr := cleanHeader(h)
-		if h.Typeflag == tar.TypeDir && strings.Trim(name, "/") == top {
-			g.dirHdr = hdr
+		hdr := &tar.Header{Name: m.name, Typeflag: m.typ, Size: m.size}
+		if m.typ == tar.TypeDir && strings.Trim(name, "/") == top {
+			g.dirHdr, g.dirRaw = hdr, blocks
 			continue
 		}
-		g.members = append(g.members, stored{hdr: hdr, data: data})
+		g.members = append(g.members, stored{hdr: hdr, data: data, raw: blocks})
 	}
 	return a, nil
-}
-
-// cleanHeader keeps what a database member needs and drops format details
-// (PAX records, sub-second times) that archive/tar would otherwise have to
-// reproduce.
-func cleanHeader(h *tar.Header) *tar.Header {
-	return &tar.Header{
-		Name:     h.Name,
-		Linkname: h.Linkname,
-		Typeflag: h.Typeflag,
-		Mode:     h.Mode,
-		Size:     h.Size,
-		ModTime:  h.ModTime.Truncate(time.Second),
-		Uid:      h.Uid,
-		Gid:      h.Gid,
-		Uname:    h.Uname,
-		Gname:    h.Gname,
-	}
 }
 
 func allZero(b []byte) bool {
@@ -556,14 +552,36 @@ func (a *archive) encode(w io.Writer) error {
 	}
 	sort.Strings(dirs)
 	tw := tar.NewWriter(w)
+	// writeRaw copies a member's blocks as read; tar.Writer writes
+	// straight to w, so after Flush (the previous member's padding) the
+	// stream is at a block boundary.
+	writeRaw := func(name string, blocks []byte) error {
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("entry %s: %w", name, err)
+		}
+		if _, err := w.Write(blocks); err != nil {
+			return fmt.Errorf("entry %s: %w", name, err)
+		}
+		return nil
+	}
 	for _, d := range dirs {
 		g := a.groups[d]
-		if g.dirHdr != nil {
+		if g.dirRaw != nil {
+			if err := writeRaw(d, g.dirRaw); err != nil {
+				return err
+			}
+		} else if g.dirHdr != nil {
 			if err := tw.WriteHeader(g.dirHdr); err != nil {
 				return fmt.Errorf("entry %s: %w", d, err)
 			}
 		}
 		for _, m := range g.members {
+			if m.raw != nil {
+				if err := writeRaw(m.hdr.Name, m.raw); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := tw.WriteHeader(m.hdr); err != nil {
 				return fmt.Errorf("entry %s: %w", m.hdr.Name, err)
 			}
@@ -711,6 +729,8 @@ func (nopWriteCloser) Close() error { return nil }
 
 // compressor wraps w in the database's compression, at the levels repo-add's
 // default commands use (gzip -6 without name or time, zstd -3, xz -6).
+// gzip is klauspost's: the same format, about twice as fast as the
+// standard library's at level 6.
 func compressor(w io.Writer, c Compression) (io.WriteCloser, error) {
 	switch c {
 	case Gzip:

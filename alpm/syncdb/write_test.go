@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portmake/portmake/alpm/pkgfile"
 	"github.com/portmake/portmake/alpm/pkgfile/pkgfiletest"
@@ -482,5 +483,65 @@ func BenchmarkAdd(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAddCopiesUnchangedMembersBlockForBlock: an entry Add does not touch
+// is written back as the blocks it was read from, PAX records (a long
+// name, sub-second times, an owner name) included, and the result still
+// reads the same.
+func TestAddCopiesUnchangedMembersBlockForBlock(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "core.db.tar.gz")
+	long := "python-a-package-with-a-name-long-enough-to-need-a-pax-path-record-" + strings.Repeat("x", 40) + "-1.0-1"
+	desc := "%FILENAME%\n" + long + "-any.pkg.tar.zst\n\n%NAME%\n" + strings.TrimSuffix(long, "-1.0-1") + "\n\n%VERSION%\n1.0-1\n\n"
+	mtime := time.Unix(1700000000, 123456789)
+	var member bytes.Buffer // the long entry's blocks, as archive/tar writes them
+	writeMember := func(tw *tar.Writer) {
+		tw.WriteHeader(&tar.Header{Name: long + "/desc", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(desc)),
+			ModTime: mtime, Uname: "a-builder-with-a-long-user-name", Format: tar.FormatPAX})
+		tw.Write([]byte(desc))
+		tw.Flush()
+	}
+	writeMember(tar.NewWriter(&member))
+	if member.Len() <= 1024 {
+		t.Fatalf("the member has no PAX header (%d bytes)", member.Len())
+	}
+	var raw bytes.Buffer
+	zw := gzip.NewWriter(&raw)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: long + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX})
+	writeMember(tw)
+	tw.Close()
+	zw.Close()
+	if err := os.WriteFile(db, raw.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := syncdb.Add(db, []string{wBuild(t, dir, "alpha", "1.0-1")}, syncdb.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(after, member.Bytes()) {
+		t.Error("the unchanged entry's blocks were not copied as they were")
+	}
+	ents := wEntries(t, db)
+	if ents[long+"/desc"] != desc {
+		t.Errorf("the unchanged entry reads %q", ents[long+"/desc"])
+	}
+	if _, ok := ents["alpha-1.0-1/desc"]; !ok {
+		t.Errorf("the new entry is missing: %v", keys(ents))
 	}
 }
