@@ -116,7 +116,7 @@ func (p *Port) buildPlan(ctx context.Context, o PlanOptions, snap *snapshot, res
 // from are left to the caller.
 func (p *Port) input(o PlanOptions, snap *snapshot) (*planner.Input, error) {
 	pf := p.pf
-	dbs, err := snap.read(filepath.Join(p.stateDir, "cache", "index"))
+	dbs, err := snap.read(p.indexCacheDir())
 	if err != nil {
 		return nil, err
 	}

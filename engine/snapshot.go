@@ -3,8 +3,11 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,7 +67,7 @@ func (p *Port) fetch(ctx context.Context, refresh, upstreamTesting, targetTestin
 		urls[i] = r.url
 	}
 	fe := &fetch.Fetcher{CacheDir: filepath.Join(p.stateDir, "cache", "db"), Offline: !refresh, Log: p.log,
-		Check:   checkDB,
+		Check:   p.checkDB,
 		Backoff: fetchBackoff(p)}
 	results, err := fe.FetchAll(ctx, urls, 8)
 	if err != nil {
@@ -121,18 +124,30 @@ func fetchBackoff(p *Port) time.Duration {
 }
 
 // checkDB parses a downloaded database before fetch lets it replace the
-// cached copy, so a file cut short never displaces a good one.
-func checkDB(url, path string) error {
+// cached copy, so a file cut short never displaces a good one. The index
+// reader accepts and refuses exactly what the full reader does, and the
+// index it makes is what planning reads next: it goes into the index
+// cache, so a new database is parsed once, not twice.
+func (p *Port) checkDB(url, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	// The index reader accepts and refuses exactly what the full reader
-	// does, keeping a fraction of each entry.
-	_, err = syncdb.ReadIndex(f, url, syncdb.Limits{})
-	return err
+	h := sha256.New()
+	x, err := syncdb.ReadIndex(io.TeeReader(f, h), url, syncdb.Limits{})
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	syncdb.CacheIndex(x, hex.EncodeToString(h.Sum(nil)), p.indexCacheDir())
+	return nil
 }
+
+// indexCacheDir holds the planner's indexes of the databases, by checksum.
+func (p *Port) indexCacheDir() string { return filepath.Join(p.stateDir, "cache", "index") }
 
 // stateHead asks the state repository for the commit its HEAD points at.
 func stateHead(ctx context.Context, url string) (string, error) {

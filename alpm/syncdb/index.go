@@ -400,6 +400,19 @@ func LoadIndex(path, sha256, cacheDir string) (*Index, error) {
 	return x, nil
 }
 
+// CacheIndex keeps x, the index of a database file whose SHA-256 is
+// sha256, in cacheDir, where LoadIndex finds it: for a caller that has
+// just read the database anyway (to check a download), so that it is
+// parsed once. Errors are ignored, as LoadIndex ignores them.
+func CacheIndex(x *Index, sha256, cacheDir string) {
+	if cacheDir == "" || len(sha256) != 64 || strings.Trim(sha256, "0123456789abcdef") != "" {
+		return
+	}
+	if data, err := x.MarshalBinary(); err == nil {
+		storeIndex(cacheDir, filepath.Join(cacheDir, sha256+".idx"), data)
+	}
+}
+
 // storeIndex writes an index file atomically and drops the least recently
 // used ones beyond indexCacheKeep. Errors are ignored: see LoadIndex.
 func storeIndex(dir, file string, data []byte) {
