@@ -226,6 +226,25 @@ func BenchmarkRead(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 }
 
+// BenchmarkReadIndex reads the planner's index of the same database: what
+// a plan reads of every repository it has not read before.
+func BenchmarkReadIndex(b *testing.B) {
+	data, n := archwebDB(b)
+	b.SetBytes(archweb.size)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		x, err := ReadIndex(bytes.NewReader(data), "extra.db.tar.gz", Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(x.Packages) != n {
+			b.Fatalf("read %d packages, want %d", len(x.Packages), n)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+}
+
 // cpuTime is the process's user+system CPU time.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

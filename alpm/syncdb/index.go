@@ -76,12 +76,15 @@ type idxEntry struct {
 // idxSink keeps the index fields of what the parser reads, interned. The
 // relations of every entry go into one flat list, tagged with their entry
 // and list, and are sorted into place at the end: four growing slices per
-// entry cost more than the values.
+// entry cost more than the values. A value is kept as its number in the
+// string table, a quarter of a string header: a full-size database has
+// some 300,000 of them, and the growing list was a third of what reading
+// its index allocated.
 type idxSink struct {
 	e    *idxEntry
 	n    uint32 // e's number
 	strs strTable
-	vals []string
+	vals []uint32 // per value: its number in strs
 	tags []uint32 // per value: entry number << 2 | list (0 depends, 1 makedepends, 2 checkdepends, 3 provides)
 }
 
@@ -92,18 +95,22 @@ type strTable struct {
 	list []string
 }
 
-func (t *strTable) intern(s string) string {
+func (t *strTable) intern(s string) string { return t.list[t.id(s)] }
+
+// id returns s's number, adding s to the table if it is new.
+func (t *strTable) id(s string) uint32 {
 	if id, ok := t.ids[s]; ok {
-		return t.list[id]
+		return id
 	}
 	if t.ids == nil {
 		t.ids = make(map[string]uint32)
 	}
 	// s may point into the reader's buffer, which is reused: copy it.
 	v := strings.Clone(s)
-	t.ids[v] = uint32(len(t.list))
+	id := uint32(len(t.list))
+	t.ids[v] = id
 	t.list = append(t.list, v)
-	return v
+	return id
 }
 
 func (k *idxSink) setScalar(s section, v string, _ int64) {
@@ -134,7 +141,7 @@ func (k *idxSink) addList(s section, vals []string) {
 		return
 	}
 	for _, v := range vals {
-		k.vals = append(k.vals, k.strs.intern(v))
+		k.vals = append(k.vals, k.strs.id(v))
 		k.tags = append(k.tags, k.n<<2|l)
 	}
 }
@@ -179,7 +186,7 @@ func readIndex(r io.Reader, source string, lim Limits) (*Index, error) {
 	arena := make([]string, len(out.vals))
 	fill := slices.Clone(start[:len(start)-1])
 	for i, t := range out.tags {
-		arena[fill[t]] = out.vals[i]
+		arena[fill[t]] = out.strs.list[out.vals[i]]
 		fill[t]++
 	}
 	list := func(n, l int) []string {
