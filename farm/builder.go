@@ -500,8 +500,9 @@ func (b *Builder) lost(r *run, st JobState, known bool) error {
 			how += " on " + st.Node
 		}
 		if st.State == "OUT_OF_MEMORY" {
+			m := max(2*b.memory(r.j), 1<<30) // memory takes b.mu itself
 			b.mu.Lock()
-			b.oom[r.j.ID] = max(2*b.memory(r.j), 1<<30)
+			b.oom[r.j.ID] = m
 			b.mu.Unlock()
 		}
 	}

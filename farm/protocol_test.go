@@ -259,6 +259,7 @@ type fakeCluster struct {
 	next   int
 	states map[string]JobState
 	dirs   map[string]string             // job id -> attempt directory
+	mem    []int64                       // each submission's memory, in order
 	run    func(id string, spec JobSpec) // nil: the job stays queued
 	ask    int
 }
@@ -280,6 +281,7 @@ func (c *fakeCluster) Submit(_ context.Context, spec JobSpec) (string, error) {
 		c.dirs = map[string]string{}
 	}
 	c.dirs[id] = spec.Dir
+	c.mem = append(c.mem, spec.Memory)
 	c.mu.Unlock()
 	if c.run != nil {
 		go c.run(id, spec)
@@ -415,5 +417,27 @@ func TestFindJob(t *testing.T) {
 		if got := findJob(out, dir); got != want {
 			t.Errorf("findJob(%q) = %q, want %q", dir, got, want)
 		}
+	}
+}
+
+func TestOutOfMemoryDoublesTheReservation(t *testing.T) {
+	// A job the cluster killed for its memory is an infrastructure
+	// failure, and the next attempt reserves twice as much.
+	c := &fakeCluster{}
+	c.run = func(id string, _ JobSpec) {
+		c.set(id, JobState{Phase: Ended, State: "OUT_OF_MEMORY", Node: "n1", Reason: "OutOfMemory"})
+	}
+	b, root := fakeBuilder(t, c)
+	j := scriptJob(t, root, "big", "")
+	j.ExpectedRSS = 3 << 30
+	for attempt := 1; attempt <= 2; attempt++ {
+		_, err := b.BuildAttempt(context.Background(), j, io.Discard, nil, executor.Attempt{Number: attempt})
+		if !errors.Is(err, executor.ErrInfrastructure) || !strings.Contains(err.Error(), "ended OUT_OF_MEMORY (OutOfMemory) on n1") {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+	}
+	// The first reservation is the recorded peak plus the margin.
+	if len(c.mem) != 2 || c.mem[0] < 3<<30 || c.mem[1] != 2*c.mem[0] {
+		t.Errorf("reservations %v, want the peak and its margin, then twice that", c.mem)
 	}
 }
