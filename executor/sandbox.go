@@ -281,6 +281,24 @@ func skipBuildLeftovers(rel string, _ fs.DirEntry) bool {
 	return top == ".git" || top == "src" || top == "pkg" || strings.Contains(rel, ".pkg.tar")
 }
 
+// proxyVars are the proxy settings curl, git and the other download tools
+// makepkg runs read: a farm behind a proxy downloads sources through it.
+var proxyVars = []string{"http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "no_proxy",
+	"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY", "NO_PROXY"}
+
+// proxyEnv returns the proxy settings of portmake's environment, for the
+// sandbox that downloads sources (the only one with a network). A proxy
+// URL's password never shows: Command.String redacts it.
+func proxyEnv(getenv func(string) string) []string {
+	var env []string
+	for _, k := range proxyVars {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
 // inSandbox is one command in a workspace's sandbox.
 type inSandbox struct {
 	ws       *workspace
@@ -329,9 +347,13 @@ func (s *Sandbox) command(r inSandbox) Command {
 	if s.User != nil {
 		name = s.User.Name
 	}
-	env := append([]string{"PATH=" + sandboxPath, "HOME=" + sbHome, "USER=" + name, "LOGNAME=" + name,
+	env := []string{"PATH=" + sandboxPath, "HOME=" + sbHome, "USER=" + name, "LOGNAME=" + name,
 		"LANG=C.UTF-8", "GNUPGHOME=" + sbHome + "/.gnupg",
-		"BUILDDIR=" + sbBuild, "PKGDEST=" + sbPkgdest, "SRCDEST=" + sbSrcdest}, r.env...)
+		"BUILDDIR=" + sbBuild, "PKGDEST=" + sbPkgdest, "SRCDEST=" + sbSrcdest}
+	if r.network {
+		env = append(env, proxyEnv(os.Getenv)...)
+	}
+	env = append(env, r.env...)
 	for _, e := range proc.MergeEnv(nil, env) {
 		k, v, _ := strings.Cut(e, "=")
 		args = append(args, "--setenv", k, v)

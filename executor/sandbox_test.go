@@ -155,3 +155,38 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// TestProxyReachesOnlyTheDownloadSandbox: the proxy settings of
+// portmake's environment are passed to the sandbox that downloads sources
+// and to no other, and a proxy password never shows in the command line.
+func TestProxyReachesOnlyTheDownloadSandbox(t *testing.T) {
+	t.Setenv("https_proxy", "http://farm:s3cret@proxy.example:3128")
+	t.Setenv("NO_PROXY", "localhost")
+	t.Setenv("http_proxy", "")
+	s := &Sandbox{}
+	ws := &workspace{dir: t.TempDir()}
+	setenv := func(c Command) map[string]string {
+		m := map[string]string{}
+		for i := 0; i+2 < len(c.Args); i++ {
+			if c.Args[i] == "--setenv" {
+				m[c.Args[i+1]] = c.Args[i+2]
+			}
+		}
+		return m
+	}
+	dl := s.command(inSandbox{ws: ws, network: true, writable: true, args: []string{"makepkg", "--verifysource"}})
+	env := setenv(dl)
+	if env["https_proxy"] != "http://farm:s3cret@proxy.example:3128" || env["NO_PROXY"] != "localhost" {
+		t.Errorf("download sandbox environment %v", env)
+	}
+	if _, ok := env["http_proxy"]; ok {
+		t.Error("an empty proxy variable was passed")
+	}
+	if strings.Contains(dl.String(), "s3cret") {
+		t.Errorf("the proxy password shows: %s", dl)
+	}
+	build := s.command(inSandbox{ws: ws, writable: true, args: []string{"makepkg"}})
+	if env := setenv(build); env["https_proxy"] != "" || env["NO_PROXY"] != "" {
+		t.Errorf("the build sandbox (no network) got the proxy: %v", env)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,8 +33,19 @@ type Command struct {
 }
 
 // String renders c as a shell line a user could paste: "cd DIR && K=V argv",
-// each word quoted when it needs to be. It is for display only.
+// each word quoted when it needs to be. It is for display only: the
+// password of a URL in any word (a proxy, a git remote with a token) is
+// shown as "xxxxx".
 func (c Command) String() string {
+	return redactURLs(c.display())
+}
+
+// urlPassword matches the user:password@ part of URLs in a line.
+var urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:'"]*):[^/@\s'"]*@`)
+
+func redactURLs(s string) string { return urlPassword.ReplaceAllString(s, "${1}:xxxxx@") }
+
+func (c Command) display() string {
 	var b strings.Builder
 	if c.Dir != "" {
 		b.WriteString("cd ")

@@ -24,6 +24,10 @@ func TestCommandString(t *testing.T) {
 		{Command{Dir: "/src/my pkg", Env: []string{"PKGDEST=/out", "X=a b"}, Args: []string{"echo", "it's", ""}},
 			`cd '/src/my pkg' && PKGDEST=/out X='a b' echo 'it'\''s' ''`},
 		{Command{Args: []string{"-I", "/p/glibc-2:40-1-x86_64.pkg.tar.zst"}}, "-I /p/glibc-2:40-1-x86_64.pkg.tar.zst"},
+		// A URL's password never shows, wherever it is.
+		{Command{Env: []string{"https_proxy=http://farm:s3cret@proxy:3128"}, Args: []string{"bwrap", "--setenv", "http_proxy", "http://u:p%40ss@proxy:3128/",
+			"git", "clone", "https://oauth2:glpat-XYZ@gitlab.example/a.git", "https://gitlab.example/b.git", "user@host:path"}},
+			"https_proxy=http://farm:xxxxx@proxy:3128 bwrap --setenv http_proxy http://u:xxxxx@proxy:3128/ git clone https://oauth2:xxxxx@gitlab.example/a.git https://gitlab.example/b.git user@host:path"},
 	} {
 		if got := tc.c.String(); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
