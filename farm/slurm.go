@@ -281,9 +281,10 @@ func slurmPhase(state string) Phase {
 
 // Find implements Cluster with squeue: this user's jobs named portmake:…
 // whose working directory (--chdir: the attempt directory, unique to one
-// submission) is dir.
+// submission) is dir. The user is given by uid (squeue's --me needs Slurm
+// 20.11).
 func (s *Slurm) Find(ctx context.Context, dir string) (string, error) {
-	out, err := s.run(ctx, []string{"squeue", "--noheader", "--me", "--states=all", "--format=portmake|%i|%j|%Z"})
+	out, err := s.run(ctx, []string{"squeue", "--noheader", "--user=" + strconv.Itoa(os.Getuid()), "--states=all", "--format=portmake|%i|%j|%Z"})
 	if err != nil {
 		return "", fmt.Errorf("squeue: %s", firstLine(out, err))
 	}
