@@ -396,14 +396,11 @@ func (r *Repo) Remove(ctx context.Context, names []string) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	unlock, err := r.Backend.Lock(ctx, r.DBKey())
+	unlock, err := r.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := r.recover(ctx); err != nil {
-		return err
-	}
 	j := newJournal()
 	j.Removed = names
 	committed := false

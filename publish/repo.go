@@ -384,14 +384,11 @@ func (r *Repo) Publish(ctx context.Context, files []File) ([]Published, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := r.Backend.Lock(ctx, r.DBKey())
+	unlock, err := r.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := r.recover(ctx); err != nil {
-		return nil, err
-	}
 	cur, err := r.read(ctx, scratch)
 	if err != nil {
 		return nil, err
@@ -921,12 +918,27 @@ func (r *Repo) Recover(ctx context.Context) error {
 	if err := r.check(); err != nil {
 		return err
 	}
-	unlock, err := r.Backend.Lock(ctx, r.DBKey())
+	unlock, err := r.lock(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	return r.recover(ctx)
+	unlock()
+	return nil
+}
+
+// lock takes the repository lock and finishes (or rolls back) whatever an
+// interrupted writer left, so every writer starts from a consistent
+// repository. It returns the unlock; on an error the lock is released.
+func (r *Repo) lock(ctx context.Context) (func(), error) {
+	unlock, err := r.Backend.Lock(ctx, r.DBKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := r.recover(ctx); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
 }
 
 func (r *Repo) recover(ctx context.Context) error {

@@ -276,14 +276,11 @@ func (r *Repo) Repair(ctx context.Context, o VerifyOptions, restore Restore) ([]
 	if err := r.check(); err != nil {
 		return nil, err
 	}
-	unlock, err := r.Backend.Lock(ctx, r.DBKey())
+	unlock, err := r.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := r.recover(ctx); err != nil {
-		return nil, err
-	}
 	rep, err := r.Verify(ctx, o)
 	if err != nil {
 		return nil, err
