@@ -207,6 +207,11 @@ func prepare(abs, path string, fsys fs.FS, o OpenOptions) (moved string, err err
 		if _, werr := os.Stat(abs + "-wal"); werr != nil {
 			return "", wrapOpen(path, create(abs, fsys)) // the first run
 		}
+		if _, err := os.Stat(abs); err == nil {
+			// Another process linked its new store into place and opened it
+			// between the two looks: that store is the one to share.
+			return prepare(abs, path, fsys, o)
+		}
 		what = "the database file is missing but its journal " + filepath.Base(abs) + "-wal is there, so the database was deleted"
 	case err != nil:
 		return "", fmt.Errorf("open state %s: %w", path, err)
