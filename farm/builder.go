@@ -1,6 +1,7 @@
 package farm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,8 @@ type Builder struct {
 	initOnce sync.Once
 	poll     *poller
 	mu       sync.Mutex
-	oom      map[string]int64 // job ID: memory to ask next, after the cluster killed it for memory
+	oom      map[string]int64    // job ID: memory to ask next, after the cluster killed it for memory
+	badNodes map[string][]string // job ID: nodes where an attempt was lost to the node
 }
 
 func (b *Builder) init() {
@@ -64,6 +66,7 @@ func (b *Builder) init() {
 		}
 		b.poll = &poller{c: b.Cluster, fresh: b.Poll, watch: map[string]time.Time{}}
 		b.oom = map[string]int64{}
+		b.badNodes = map[string][]string{}
 	})
 }
 
@@ -312,6 +315,7 @@ func (b *Builder) submit(ctx context.Context, j *executor.Job, log io.Writer, de
 	if err != nil {
 		return nil, err
 	}
+	b.avoid(ctx, r, &spec)
 	r.note("submitting: %s", b.Cluster.Command(spec))
 	// The attempt is recorded before the cluster is asked: an apply killed
 	// between Submit and the record of the id leaves its directory, where
@@ -340,6 +344,45 @@ func (b *Builder) submit(ctx context.Context, j *executor.Job, log io.Writer, de
 	r.note("%s job %s submitted (%s)", b.Cluster.Kind(), id, spec.Name)
 	b.place(r, "")
 	return r, nil
+}
+
+// nodeFail is the state of a job its node failed; BOOT_FAIL is another.
+const nodeFail = "NODE_FAIL"
+
+// nodeLost marks the node of a job that ended st as one that failed job
+// j, when it was the node's fault: the job's next attempts go elsewhere
+// when the cluster has somewhere else. seen is where the job was seen
+// running, for a state that names no node.
+func (b *Builder) nodeLost(j *executor.Job, st JobState, seen string) {
+	node := cmp.Or(st.Node, seen)
+	if node == "" || (st.State != nodeFail && st.State != "BOOT_FAIL") {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !slices.Contains(b.badNodes[j.ID], node) {
+		b.badNodes[j.ID] = append(b.badNodes[j.ID], node)
+	}
+}
+
+// avoid excludes the nodes that lost earlier attempts of the job, when
+// the cluster says it can run the job without them. A cluster with no
+// other node (or one that cannot say) runs it wherever it can: a node
+// that failed once may be back, and a job nobody can run helps nobody.
+func (b *Builder) avoid(ctx context.Context, r *run, spec *JobSpec) {
+	b.mu.Lock()
+	bad := slices.Clone(b.badNodes[r.j.ID])
+	b.mu.Unlock()
+	if len(bad) == 0 {
+		return
+	}
+	spec.Exclude = bad
+	if err := b.Cluster.Check(ctx, *spec); err != nil {
+		r.note("no other node can take the job (%v); it may run on %s again", err, strings.Join(bad, ", "))
+		spec.Exclude = nil
+		return
+	}
+	r.note("avoiding %s, where an earlier attempt was lost", strings.Join(bad, ", "))
 }
 
 // stage makes the attempt directory: the request, the source tree, the
@@ -499,6 +542,7 @@ func (b *Builder) lost(r *run, st JobState, known bool) error {
 		if st.Node != "" {
 			how += " on " + st.Node
 		}
+		b.nodeLost(r.j, st, r.place.Node)
 		if st.State == "OUT_OF_MEMORY" {
 			m := max(2*b.memory(r.j), 1<<30) // memory takes b.mu itself
 			b.mu.Lock()
@@ -582,6 +626,7 @@ func (b *Builder) finish(r *run, res *Result) (executor.Output, error) {
 		// The cluster stopped the worker; it says why once the job ends.
 		how := "was stopped"
 		if st, known := b.endState(r); known {
+			b.nodeLost(r.j, st, res.Node)
 			how = "ended " + st.State
 			if st.Reason != "" {
 				how += " (" + st.Reason + ")"
@@ -590,6 +635,7 @@ func (b *Builder) finish(r *run, res *Result) (executor.Output, error) {
 		return out, fmt.Errorf("%s job %s %s on %s before the build ended (%w)", kind, r.id, how, res.Node, executor.ErrInfrastructure)
 	}
 	b.appendJobOut(r)
+	b.nodeLost(r.j, JobState{State: nodeFail}, res.Node)
 	return out, fmt.Errorf("node %s could not run the build (%s job %s): %s (%w)", res.Node, kind, r.id, res.Error, executor.ErrInfrastructure)
 }
 

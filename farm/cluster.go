@@ -50,6 +50,9 @@ type JobSpec struct {
 	Memory int64    // bytes to reserve; 0 leaves it to the cluster's default
 	CPUs   int      // cores to reserve; 0 means 1
 	Arch   string   // the port's architecture: the default constraint
+	// Exclude names nodes the job must not run on: where an earlier
+	// attempt of the same build was lost to a node failure.
+	Exclude []string
 }
 
 // Phase is where a job is in its life.

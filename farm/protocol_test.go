@@ -40,6 +40,13 @@ func TestSlurmArgs(t *testing.T) {
 	if _, err := s.args(JobSpec{Env: []string{"A=x,y"}}, false); err == nil {
 		t.Error("a comma in the worker environment would split --export")
 	}
+	got, _ = s.args(JobSpec{Dir: "/w", Exclude: []string{"n1", "n7"}}, false)
+	if !slices.Contains(got, "--exclude=n1,n7") {
+		t.Errorf("exclude args %q", got)
+	}
+	if _, err := s.args(JobSpec{Exclude: []string{"n1,n2"}}, false); err == nil {
+		t.Error("a comma in a node name would exclude two nodes")
+	}
 }
 
 func TestParseSqueue(t *testing.T) {
@@ -260,12 +267,19 @@ type fakeCluster struct {
 	states map[string]JobState
 	dirs   map[string]string             // job id -> attempt directory
 	mem    []int64                       // each submission's memory, in order
+	specs  []JobSpec                     // each submission, in order
 	run    func(id string, spec JobSpec) // nil: the job stays queued
+	check  func(spec JobSpec) error      // nil: every job is accepted
 	ask    int
 }
 
-func (c *fakeCluster) Kind() string                         { return "fake" }
-func (c *fakeCluster) Check(context.Context, JobSpec) error { return nil }
+func (c *fakeCluster) Kind() string { return "fake" }
+func (c *fakeCluster) Check(_ context.Context, spec JobSpec) error {
+	if c.check != nil {
+		return c.check(spec)
+	}
+	return nil
+}
 func (c *fakeCluster) Command(spec JobSpec) executor.Command {
 	return executor.Command{Args: append([]string{"submit"}, spec.Argv...)}
 }
@@ -282,6 +296,7 @@ func (c *fakeCluster) Submit(_ context.Context, spec JobSpec) (string, error) {
 	}
 	c.dirs[id] = spec.Dir
 	c.mem = append(c.mem, spec.Memory)
+	c.specs = append(c.specs, spec)
 	c.mu.Unlock()
 	if c.run != nil {
 		go c.run(id, spec)
@@ -439,5 +454,58 @@ func TestOutOfMemoryDoublesTheReservation(t *testing.T) {
 	// The first reservation is the recorded peak plus the margin.
 	if len(c.mem) != 2 || c.mem[0] < 3<<30 || c.mem[1] != 2*c.mem[0] {
 		t.Errorf("reservations %v, want the peak and its margin, then twice that", c.mem)
+	}
+}
+
+func TestNodeFailureMovesTheRetryElsewhere(t *testing.T) {
+	// An attempt lost to its node is retried on another node when the
+	// cluster has one, and on the same node when it has none.
+	for _, tc := range []struct {
+		name    string
+		refuse  bool // the cluster cannot run the job without n1
+		exclude []string
+		note    string
+	}{
+		{"another node", false, []string{"n1"}, "avoiding n1, where an earlier attempt was lost"},
+		{"only node", true, nil, "no other node can take the job"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &fakeCluster{}
+			c.run = func(id string, _ JobSpec) {
+				c.set(id, JobState{Phase: Ended, State: "NODE_FAIL", Node: "n1"})
+			}
+			var checked []JobSpec
+			c.check = func(spec JobSpec) error {
+				checked = append(checked, spec)
+				if tc.refuse && slices.Contains(spec.Exclude, "n1") {
+					return fmt.Errorf("sbatch: Requested node configuration is not available (%w)", ErrRefused)
+				}
+				return nil
+			}
+			b, root := fakeBuilder(t, c)
+			j := scriptJob(t, root, "victim", "")
+			var log strings.Builder
+			for attempt := 1; attempt <= 2; attempt++ {
+				_, err := b.BuildAttempt(context.Background(), j, &log, nil, executor.Attempt{Number: attempt})
+				if !errors.Is(err, executor.ErrInfrastructure) || !strings.Contains(err.Error(), "NODE_FAIL") {
+					t.Fatalf("attempt %d: %v", attempt, err)
+				}
+			}
+			if len(c.specs) != 2 || c.specs[0].Exclude != nil || !slices.Equal(c.specs[1].Exclude, tc.exclude) {
+				t.Errorf("excluded per submission: %v, %v; want none, then %v", c.specs[0].Exclude, c.specs[len(c.specs)-1].Exclude, tc.exclude)
+			}
+			if len(checked) != 1 || !slices.Equal(checked[0].Exclude, []string{"n1"}) {
+				t.Errorf("checks %v, want one, without n1", checked)
+			}
+			if !strings.Contains(log.String(), tc.note) {
+				t.Errorf("the log does not say %q:\n%s", tc.note, log.String())
+			}
+			// Another build has no reason to avoid n1.
+			k := scriptJob(t, root, "other", "")
+			b.BuildAttempt(context.Background(), k, io.Discard, nil, executor.Attempt{Number: 1})
+			if last := c.specs[len(c.specs)-1]; last.Exclude != nil {
+				t.Errorf("another build excludes %v", last.Exclude)
+			}
+		})
 	}
 }

@@ -81,6 +81,14 @@ func (s *Slurm) args(spec JobSpec, testOnly bool) ([]string, error) {
 		"--cpus-per-task="+strconv.Itoa(max(spec.CPUs, 1)),
 		"--export="+strings.Join(export, ","),
 	)
+	if len(spec.Exclude) > 0 {
+		for _, n := range spec.Exclude {
+			if n == "" || strings.ContainsAny(n, ",\n ") {
+				return nil, fmt.Errorf("node to exclude %q: want a node name", n)
+			}
+		}
+		args = append(args, "--exclude="+strings.Join(spec.Exclude, ","))
+	}
 	if spec.Memory > 0 {
 		args = append(args, "--mem="+strconv.FormatInt((spec.Memory+(1<<20)-1)>>20, 10)+"M")
 	}

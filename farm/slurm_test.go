@@ -274,7 +274,7 @@ func TestSlurmNodeDownIsRetried(t *testing.T) {
 	var s *executor.Summary
 	var runErr error
 	go func() {
-		s, runErr = f.executor(executor.Options{Jobs: 1, InfraRetries: 2}).Run(context.Background(), []*executor.Job{j})
+		s, runErr = f.executor(executor.Options{Jobs: 1, InfraRetries: 2, LogDir: filepath.Join(f.root, "logs")}).Run(context.Background(), []*executor.Job{j})
 		close(done)
 	}()
 	waitFor(t, 30*time.Second, "the worker to start", func() bool {
@@ -301,6 +301,15 @@ func TestSlurmNodeDownIsRetried(t *testing.T) {
 	first := f.rec.build("victim", 1).result
 	if first == nil || !errors.Is(first.Err, executor.ErrInfrastructure) || !strings.Contains(first.Err.Error(), "NODE_FAIL") {
 		t.Errorf("attempt 1: %+v", first)
+	}
+	// The retry would avoid the node, but sbatch says the cluster has no
+	// other: it waits for the same node instead of being refused.
+	log, err := os.ReadFile(r.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "no other node can take the job") || !strings.Contains(string(log), "Requested node configuration is not available") {
+		t.Errorf("attempt 2's log does not say why the node is not avoided:\n%s", log)
 	}
 }
 
