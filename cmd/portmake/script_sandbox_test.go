@@ -17,6 +17,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/portmake/portmake/internal/fsutil"
 	"github.com/portmake/portmake/store"
 )
 
@@ -29,6 +30,7 @@ func init() {
 	scriptCommands["random-user"] = cmdRandomUser
 	scriptCommands["path-without"] = cmdPathWithout
 	scriptCommands["build-users"] = cmdBuildUsers
+	scriptCommands["unprivileged"] = cmdUnprivileged
 }
 
 // cmdServeDir serves DIR over HTTP on loopback for the rest of the
@@ -207,5 +209,58 @@ func cmdBuildUsers(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	for _, u := range us {
 		fmt.Fprintln(ts.Stdout(), u.Name)
+	}
+}
+
+// cmdUnprivileged runs portmake as USER, an ordinary user made for the
+// script (name it with random-user), who owns $WORK:
+//
+//	[!] unprivileged USER portmake ARG...
+//
+// The scenarios run as root in CI; this one is how a maintainer without
+// root runs portmake. The test binary is copied where USER can run it.
+func cmdUnprivileged(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || args[1] != "portmake" {
+		ts.Fatalf("usage: unprivileged USER portmake ARG...")
+	}
+	user := args[0]
+	if exec.Command("id", user).Run() != nil {
+		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user).CombinedOutput(); err != nil {
+			ts.Fatalf("useradd %s: %v: %s", user, err, out)
+		}
+	}
+	work := ts.Getenv("WORK")
+	// USER must reach $WORK: the test's temporary directories are mode
+	// 0700.
+	for d := filepath.Dir(work); d != os.TempDir() && d != filepath.Dir(d); d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		ts.Check(err)
+		ts.Check(os.Chmod(d, fi.Mode().Perm()|0o011))
+	}
+	self, err := os.Executable()
+	ts.Check(err)
+	bin := filepath.Join(work, ".unprivileged", "portmake")
+	if _, err := os.Stat(bin); err != nil {
+		ts.Check(os.MkdirAll(filepath.Dir(bin), 0o755))
+		ts.Check(fsutil.CopyFile(self, bin, 0o755))
+	}
+	if out, err := exec.Command("chown", "-R", user+":", work).CombinedOutput(); err != nil {
+		ts.Fatalf("chown %s: %v: %s", work, err, out)
+	}
+	cmd := exec.Command("runuser", append([]string{"-u", user, "--", bin}, args[2:]...)...)
+	cmd.Dir = ts.MkAbs(".")
+	for _, kv := range []string{"PATH", "LANG", "TMPDIR", "CI", "PORTMAKE_CORPUS"} {
+		if v := ts.Getenv(kv); v != "" {
+			cmd.Env = append(cmd.Env, kv+"="+v)
+		}
+	}
+	cmd.Env = append(cmd.Env, "HOME="+work, "USER="+user, "LOGNAME="+user)
+	cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
+	err = cmd.Run()
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("unexpected success")
+	case !neg && err != nil:
+		ts.Fatalf("portmake as %s: %v", user, err)
 	}
 }
