@@ -24,6 +24,7 @@ package publish
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -76,6 +77,11 @@ type S3 struct {
 	Unconditional bool
 	PartSize      int64
 	Log           *slog.Logger
+
+	// copyLimit and copyPart, when set, replace S3's 5 GiB limit of one
+	// CopyObject and the 1 GiB part of a multipart copy (tests copy small
+	// objects in parts).
+	copyLimit, copyPart int64
 
 	endpoint string
 	once     sync.Once
@@ -487,8 +493,8 @@ func (b *S3) Copy(ctx context.Context, src, dst, srcETag string, _ bool) error {
 	if srcETag != "" {
 		ifm = aws.String(srcETag)
 	}
-	if o.Size > maxCopy {
-		return b.copyMultipart(ctx, source, df, o, ifm)
+	if o.Size > cmp.Or(b.copyLimit, maxCopy) {
+		return b.copyMultipart(ctx, sf, source, df, o, ifm)
 	}
 	_, err = b.Client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(df), CopySource: aws.String(source),
 		CopySourceIfMatch: ifm, MetadataDirective: types.MetadataDirectiveCopy, ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
@@ -498,8 +504,11 @@ func (b *S3) Copy(ctx context.Context, src, dst, srcETag string, _ bool) error {
 	return nil
 }
 
-func (b *S3) copyMultipart(ctx context.Context, source, df string, o Object, ifm *string) error {
-	head, err := b.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(strings.TrimPrefix(source, b.Bucket+"/"))})
+// copyMultipart copies the object sf (source, escaped for
+// x-amz-copy-source) to df in parts, each copied by the store itself, with
+// sf's metadata (its sha256).
+func (b *S3) copyMultipart(ctx context.Context, sf, source, df string, o Object, ifm *string) error {
+	head, err := b.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String(sf), IfMatch: ifm})
 	if err != nil {
 		return b.explain("copy", df, err)
 	}
@@ -513,7 +522,7 @@ func (b *S3) copyMultipart(ctx context.Context, source, df string, o Object, ifm
 			b.Client.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{Bucket: aws.String(b.Bucket), Key: aws.String(df), UploadId: up.UploadId})
 		}
 	}()
-	const part = 1 << 30
+	part := cmp.Or(b.copyPart, 1<<30)
 	var parts []types.CompletedPart
 	for off, i := int64(0), int32(1); off < o.Size; off, i = off+part, i+1 {
 		end := min(off+part, o.Size) - 1

@@ -1,10 +1,14 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -373,6 +377,78 @@ func TestS3KillAtEveryStep(t *testing.T) {
 				t.Fatalf("publish after the kill: %v", err)
 			}
 			resumed(t, b, r, v2)
+		})
+	}
+}
+
+// TestS3CopyInParts: an object over the limit of one CopyObject (5 GiB on
+// S3; 5 MiB here) is copied by the store in parts, keeps its sha256, and
+// is not copied once the source changed after it was looked at.
+func TestS3CopyInParts(t *testing.T) {
+	ctx := context.Background()
+	srv := fakeS3(t)
+	b, _ := s3Repo(t, srv, s3Target{PartSize: 5 << 20})
+	b.copyLimit, b.copyPart = 5<<20, 5<<20
+	put := func(key string, size int) (Object, []byte) {
+		data := make([]byte, size)
+		rand.Read(data)
+		path := filepath.Join(t.TempDir(), "src")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o, err := b.Put(ctx, key, Source{Path: path, Size: -1}, Cond{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o, data
+	}
+	src, data := put("extra/os/aarch64/big.bin", 12<<20)
+	var partCopies atomic.Int32
+	srv.SetFault(func(req *http.Request) int {
+		if req.Header.Get("X-Amz-Copy-Source") != "" && req.URL.Query().Has("partNumber") {
+			partCopies.Add(1)
+		}
+		return 0
+	})
+	if err := b.Copy(ctx, src.Key, "extra/os/aarch64/copy.bin", src.ETag, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := partCopies.Load(); n != 3 {
+		t.Errorf("%d part copies, want 3 (5+5+2 MiB)", n)
+	}
+	var got bytes.Buffer
+	o, err := b.Get(ctx, "extra/os/aarch64/copy.bin", &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), data) || o.SHA256 == "" || o.SHA256 != src.SHA256 {
+		t.Errorf("the copy: %d bytes, sha256 %q; want %d bytes, %q", got.Len(), o.SHA256, len(data), src.SHA256)
+	}
+
+	// The source changes between the look and the copy: the store refuses
+	// the copy, in parts or in one request, and leaves no object.
+	small, _ := put("extra/os/aarch64/small.bin", 1<<20)
+	for _, c := range []struct {
+		name string
+		src  Object
+	}{{"in parts", src}, {"in one request", small}} {
+		t.Run(c.name, func(t *testing.T) {
+			var changed atomic.Bool
+			srv.SetFault(func(req *http.Request) int {
+				if req.Header.Get("X-Amz-Copy-Source") != "" && !changed.Swap(true) {
+					if err := srv.PutObject(testBucket, c.src.Key, []byte("replaced meanwhile")); err != nil {
+						t.Error(err)
+					}
+				}
+				return 0
+			})
+			dst := "extra/os/aarch64/raced-" + strings.ReplaceAll(c.name, " ", "-")
+			if err := b.Copy(ctx, c.src.Key, dst, c.src.ETag, false); !errors.Is(err, ErrPrecondition) {
+				t.Errorf("copy of a changed source: %v, want %v", err, ErrPrecondition)
+			}
+			if _, err := b.Stat(ctx, dst); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("after a refused copy, the destination: %v", err)
+			}
 		})
 	}
 }

@@ -9,6 +9,8 @@
 //     payload's hash;
 //   - checks a PUT body against its x-amz-checksum-sha256 (BadDigest), as S3
 //     does before storing anything;
+//   - honours x-amz-copy-source-if-match on a copy, and serves
+//     UploadPartCopy (a multipart copy, for objects over 5 GiB);
 //   - can ignore If-Match and If-None-Match, like a store without
 //     conditional writes;
 //   - can fail chosen requests (Fault), to test retries and failures;
@@ -22,9 +24,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,6 +176,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if ignore {
 			r.Header.Del("If-Match")
 			r.Header.Del("If-None-Match")
+			r.Header.Del("X-Amz-Copy-Source-If-Match")
+		}
+		if src := r.Header.Get("X-Amz-Copy-Source"); src != "" && r.Method == http.MethodPut {
+			s.serveCopy(w, r, src, next)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -232,4 +243,64 @@ func (s *Server) authenticate(r *http.Request, body []byte) (string, string) {
 		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
 	}
 	return "", ""
+}
+
+// serveCopy serves CopyObject and UploadPartCopy, whose source precondition
+// gofakes3 ignores and the second of which it lacks: an UploadPartCopy is
+// served as the UploadPart of the source's range.
+func (s *Server) serveCopy(w http.ResponseWriter, r *http.Request, src string, next http.Handler) {
+	path, err := url.PathUnescape(strings.TrimPrefix(src, "/"))
+	bucket, key, ok := strings.Cut(path, "/")
+	if err != nil || !ok {
+		s3Error(w, http.StatusBadRequest, "InvalidArgument", "x-amz-copy-source must be bucket/key")
+		return
+	}
+	obj, err := s.backend.HeadObject(bucket, key)
+	if err != nil {
+		s3Error(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	etag := `"` + hex.EncodeToString(obj.Hash) + `"`
+	if m := r.Header.Get("X-Amz-Copy-Source-If-Match"); m != "" && m != etag && `"`+m+`"` != etag {
+		s3Error(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+		return
+	}
+	if !r.URL.Query().Has("partNumber") {
+		next.ServeHTTP(w, r) // CopyObject
+		return
+	}
+	rng := &gofakes3.ObjectRangeRequest{Start: 0, End: gofakes3.RangeNoEnd}
+	if v := r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
+		if _, err := fmt.Sscanf(v, "bytes=%d-%d", &rng.Start, &rng.End); err != nil {
+			s3Error(w, http.StatusBadRequest, "InvalidArgument", "bad x-amz-copy-source-range")
+			return
+		}
+	}
+	part, err := s.backend.GetObject(bucket, key, rng)
+	if err != nil {
+		s3Error(w, http.StatusBadRequest, "InvalidRange", err.Error())
+		return
+	}
+	data, err := io.ReadAll(part.Contents)
+	part.Contents.Close()
+	if err != nil {
+		s3Error(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
+	up := r.Clone(r.Context())
+	for _, h := range []string{"X-Amz-Copy-Source", "X-Amz-Copy-Source-Range", "X-Amz-Copy-Source-If-Match"} {
+		up.Header.Del(h)
+	}
+	up.Body, up.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+	up.Header.Set("Content-Length", strconv.Itoa(len(data)))
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, up)
+	if rec.Code != http.StatusOK {
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><CopyPartResult><ETag>%s</ETag><LastModified>%s</LastModified></CopyPartResult>`,
+		html.EscapeString(rec.Header().Get("ETag")), time.Now().UTC().Format(time.RFC3339))
 }
