@@ -199,6 +199,7 @@ func newWorld(in *Input) (*world, error) {
 	upG, tgG := groupBases(w.up, upAll), groupBases(w.tg, tgAll)
 	w.bases = make(map[string]*base, len(upG)+len(tgG)/8)
 	var bases slab[base]
+	var sources slab[Source]
 	for name, g := range upG {
 		b := bases.new()
 		*b = base{name: name, up: g, ns: newSources[name]}
@@ -214,10 +215,11 @@ func newWorld(in *Input) (*world, error) {
 			}
 		}
 		if b.ns != nil {
-			s := b.ns.Source
-			b.source = &s
+			b.source = sources.new()
+			*b.source = b.ns.Source
 		} else if s, ok := in.Sources[name]; ok {
-			b.source = &s
+			b.source = sources.new()
+			*b.source = s
 		}
 		w.bases[name] = b
 		for _, e := range g.pkgs {
@@ -412,6 +414,18 @@ func (w *world) depsOf(b *base) []depItem {
 	if b.source != nil {
 		recipe = b.source.Recipe
 	}
+	// At most every list's every entry: one allocation instead of a
+	// slice that grows through the appends.
+	n := 0
+	for _, e := range b.up.pkgs {
+		n += len(e.Depends) + len(e.MakeDepends) + len(e.CheckDepends)
+	}
+	if recipe != nil {
+		for _, sp := range recipe.Packages {
+			n += len(sp.MakeDepends) + len(sp.CheckDepends)
+		}
+	}
+	b.deps = make([]depItem, 0, n)
 	fromDB := b.ns == nil
 	dbBuild := false
 	for _, e := range b.up.pkgs {
@@ -742,6 +756,7 @@ func (w *world) plan() *Plan {
 		Blacklist: w.blacklistEntries(),
 	}
 	reported := w.blockedReport()
+	p.Bases = make([]BaseStatus, 0, len(w.names))
 	for _, name := range w.names {
 		b := w.bases[name]
 		st := BaseStatus{Pkgbase: name, Current: b.current}
